@@ -1,0 +1,207 @@
+"""Encryption of GNTP messages: AES-192, DES and 3DES in CBC mode with PKCS#7 padding (§9).
+
+The cipher key is the first ``key_size`` bytes of the GNTP :class:`~gntplib.keys.Key`, so the
+hash must be long enough (SHA256 or SHA512 for AES and 3DES). Needs pycryptodomex, imported
+on first use: ``pip install gntplib[crypto]``.
+
+Example:
+    >>> from gntplib.keys import SHA256
+    >>> from gntplib.ciphers import AES
+    >>> cipher = AES.cipher(SHA256.key('password'))
+    >>> cipher.decrypt(cipher.encrypt(b'secret data'))
+    b'secret data'
+
+.. warning:: DES is broken by modern standards; it is here for old peers only.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Dict, Optional, Tuple
+
+from .constants import random_bytes
+from .exceptions import GNTPEncryptionError, GNTPValidationError
+from .keys import Key
+
+__all__ = ['Algorithm', 'Cipher', 'NullCipher', 'AES', 'DES', 'DES3', 'ALGORITHMS',
+           'UnsupportedCipherError', 'get_algorithm']
+
+# algorithm id -> (Cryptodome module name, block size)
+_CIPHER_MODULES: Dict[str, Tuple[str, int]] = {
+    'AES': ('AES', 16),
+    'DES': ('DES', 8),
+    '3DES': ('DES3', 8),
+}
+
+
+def _cipher_module(algorithm_id: str) -> Any:
+    """Import the Cryptodome cipher module lazily, so ``import gntplib`` stays light."""
+    module_name = _CIPHER_MODULES[algorithm_id][0]
+    try:
+        module = __import__(f'Cryptodome.Cipher.{module_name}', fromlist=[module_name])
+    except ImportError:
+        raise GNTPEncryptionError(
+            f'{algorithm_id} encryption needs pycryptodomex: pip install gntplib[crypto]'
+        ) from None
+    return module
+
+
+class Algorithm:
+    """An encryption algorithm; use it as a factory of :class:`Cipher` objects.
+
+    Attributes:
+        algorithm_id: The identifier sent on the wire (``'AES'``, ``'DES'``, ``'3DES'``).
+        key_size: The number of key bytes the cipher uses.
+        block_size: The cipher's block size, which is also the IV size.
+    """
+
+    def __init__(self, algorithm_id: str, key_size: int) -> None:
+        self.algorithm_id = algorithm_id
+        self.key_size = key_size
+        self.block_size = _CIPHER_MODULES[algorithm_id][1] if algorithm_id in _CIPHER_MODULES \
+            else 0
+
+    def cipher(self, key: Key, iv: Optional[bytes] = None) -> 'Cipher':
+        """Create a :class:`Cipher` with this algorithm.
+
+        Example:
+            >>> from gntplib import keys, ciphers
+            >>> cipher = ciphers.AES.cipher(keys.SHA256.key('mypassword'))
+        """
+        return Cipher(key, self.algorithm_id, iv)
+
+    def __repr__(self) -> str:
+        return f'Algorithm({self.algorithm_id!r}, {self.key_size})'
+
+
+AES = Algorithm('AES', 24)
+DES = Algorithm('DES', 8)
+DES3 = Algorithm('3DES', 24)
+ALGORITHMS: Dict[str, Algorithm] = {a.algorithm_id: a for a in (AES, DES, DES3)}
+
+
+class UnsupportedCipherError(GNTPEncryptionError, GNTPValidationError):
+    """The encryption algorithm is not one GNTP defines (both an encryption and a
+    validation error: the API reference documents the former, the design the latter)."""
+
+
+def get_algorithm(algorithm_id: str) -> Algorithm:
+    """Return the encryption :class:`Algorithm` named ``algorithm_id`` (any case).
+
+    Raises:
+        UnsupportedCipherError: If the algorithm is not supported.
+    """
+    try:
+        return ALGORITHMS[algorithm_id.upper()]
+    except (KeyError, AttributeError):
+        raise UnsupportedCipherError(
+            f'unsupported encryption algorithm {algorithm_id!r} '
+            f'(use one of {", ".join(ALGORITHMS)})') from None
+
+
+class Cipher:
+    """Encrypts and decrypts GNTP message parts in CBC mode with PKCS#7 padding.
+
+    Every part is encrypted from the same IV (CBC starts afresh for each part), as GNTP asks.
+
+    Attributes:
+        key: The :class:`~gntplib.keys.Key` whose first ``key_size`` bytes are the cipher key.
+        algorithm_id: ``'AES'``, ``'DES'`` or ``'3DES'``.
+        key_size: Cipher key size in bytes.
+        block_size: Block (and IV) size in bytes.
+        iv: The initialization vector.
+
+    Raises:
+        GNTPEncryptionError: If the algorithm is not supported or pycryptodomex is not
+            installed.
+        GNTPValidationError: If the key is too short or the IV the wrong size.
+    """
+
+    def __init__(self, key: Key, algorithm_id: str = 'AES', iv: Optional[bytes] = None) -> None:
+        algorithm = get_algorithm(algorithm_id)
+        self.algorithm_id = algorithm.algorithm_id
+        self.key_size = algorithm.key_size
+        self.block_size = algorithm.block_size
+        if len(key.key) < self.key_size:
+            raise GNTPValidationError(
+                f'{self.algorithm_id} needs a {self.key_size}-byte key but {key.algorithm_id} '
+                f'gives only {len(key.key)} bytes; use SHA256 or SHA512')
+        self.key = key
+        self.iv = random_bytes(self.block_size) if iv is None else bytes(iv)
+        if len(self.iv) != self.block_size:
+            raise GNTPValidationError(
+                f'{self.algorithm_id} needs a {self.block_size}-byte IV, got {len(self.iv)} bytes')
+        self.algorithm = _cipher_module(self.algorithm_id)
+
+    @property
+    def iv_hex(self) -> bytes:
+        """The IV as upper-case hex bytes."""
+        return self.iv.hex().upper().encode('ascii')
+
+    @property
+    def info_token(self) -> str:
+        """The ``<algorithm>:<iv>`` token of an information line."""
+        return f'{self.algorithm_id}:{self.iv.hex().upper()}'
+
+    def _new(self) -> Any:
+        return self.algorithm.new(self.key.key[:self.key_size], self.algorithm.MODE_CBC, self.iv)
+
+    def encrypt(self, plaintext: bytes) -> bytes:
+        """Pad ``plaintext`` (PKCS#7) and encrypt it.
+
+        Example:
+            >>> ciphertext = cipher.encrypt(b'secret message')  # doctest: +SKIP
+        """
+        pad = self.block_size - len(plaintext) % self.block_size
+        try:
+            return self._new().encrypt(plaintext + bytes([pad]) * pad)
+        except (ValueError, TypeError) as exc:
+            raise GNTPEncryptionError(f'{self.algorithm_id} encryption failed: {exc}') from exc
+
+    def decrypt(self, ciphertext: bytes) -> bytes:
+        """Decrypt ``ciphertext`` and remove its PKCS#7 padding.
+
+        Raises:
+            GNTPEncryptionError: If the length is not a multiple of the block size or the
+                padding is invalid (a wrong key, IV or tampered data).
+        """
+        if not ciphertext or len(ciphertext) % self.block_size:
+            raise GNTPEncryptionError(
+                f'{self.algorithm_id} ciphertext length {len(ciphertext)} is not a positive '
+                f'multiple of {self.block_size}')
+        padded = self._new().decrypt(bytes(ciphertext))
+        pad = padded[-1]
+        if not 1 <= pad <= self.block_size or padded[-pad:] != bytes([pad]) * pad:
+            raise GNTPEncryptionError(
+                f'{self.algorithm_id} decryption gave invalid padding (wrong key or IV?)')
+        return padded[:-pad]
+
+    def with_new_iv(self) -> 'Cipher':
+        """Return a cipher with the same key and algorithm and a fresh random IV."""
+        return Cipher(self.key, self.algorithm_id)
+
+    def __bool__(self) -> bool:
+        return True
+
+    def __repr__(self) -> str:
+        return f'<Cipher algorithm={self.algorithm_id!r}>'
+
+
+class NullCipher:
+    """The ``NONE`` encryption: passes data through unchanged, and is false."""
+
+    algorithm_id = 'NONE'
+    info_token = 'NONE'
+
+    def encrypt(self, plaintext: bytes) -> bytes:
+        """Return ``plaintext`` unchanged."""
+        return plaintext
+
+    def decrypt(self, ciphertext: bytes) -> bytes:
+        """Return ``ciphertext`` unchanged."""
+        return ciphertext
+
+    def __bool__(self) -> bool:
+        return False
+
+    def __repr__(self) -> str:
+        return '<NullCipher>'

@@ -1,0 +1,362 @@
+"""The application layer: :class:`Publisher`, :class:`Subscriber` and the quick functions.
+
+They build requests; ``self.gntp_client`` moves the bytes. The async classes in
+:mod:`gntplib.async_` swap only the client class, so the same ``publish()`` returns a
+:class:`~gntplib.requests.Response` when synchronous and a future when asynchronous.
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any, List, Optional, Sequence, Tuple, Type, Union
+
+from . import constants as c
+from .connections import FinalCallback, GNTPClient
+from .exceptions import GNTPValidationError
+from .models import Event, Icon, Notification, Resource, SocketCallback, URLCallback
+from .requests import NotifyRequest, RegisterRequest, Response, SubscribeRequest
+
+__all__ = ['publish', 'subscribe', 'notify', 'coerce_to_events', 'coerce_to_callback',
+           'BaseApp', 'Publisher', 'Subscriber', 'Notifier', 'RawIcon', 'EventDef']
+
+EventDef = Union[str, Tuple[str, bool], Event]
+Headers = Optional[Sequence[Tuple[str, Any]]]
+
+
+def coerce_to_events(items: Sequence[EventDef]) -> List[Event]:
+    """Turn event definitions into :class:`~gntplib.Event` objects.
+
+    Args:
+        items: Each a name (enabled), a ``(name, enabled)`` pair, or an ``Event``.
+
+    Raises:
+        GNTPValidationError: If an item is none of those.
+
+    Example:
+        >>> [e.enabled for e in coerce_to_events(['event1', ('event2', False)])]
+        [True, False]
+    """
+    if isinstance(items, (str, Event)):
+        items = [items]
+    events = []
+    for item in items or ():
+        if isinstance(item, Event):
+            events.append(item)
+        elif isinstance(item, str):
+            events.append(Event(item))
+        elif isinstance(item, tuple) and len(item) == 2 and isinstance(item[0], str):
+            events.append(Event(item[0], enabled=bool(item[1])))
+        else:
+            raise GNTPValidationError(f'an event definition must be a name, a (name, enabled) '
+                                      f'pair or an Event, not {item!r}')
+    return events
+
+
+def coerce_to_callback(gntp_callback: Union[None, str, URLCallback, SocketCallback] = None,
+                       **socket_callback_options: Any
+                       ) -> Optional[Union[URLCallback, SocketCallback]]:
+    """Turn a callback specification into a :class:`URLCallback` or :class:`SocketCallback`.
+
+    Args:
+        gntp_callback: A URL string, a ``URLCallback`` or a ``SocketCallback``.
+        **socket_callback_options: Arguments of :class:`SocketCallback` (``context``,
+            ``context_type``, ``on_click``, ``on_close``, ``on_timeout``) to build one.
+
+    Raises:
+        GNTPValidationError: If both ``gntp_callback`` and options are given.
+
+    Example:
+        >>> coerce_to_callback('https://example.com/notify')
+        URLCallback('https://example.com/notify')
+    """
+    if gntp_callback is not None and socket_callback_options:
+        raise GNTPValidationError('give either gntp_callback or socket callback options '
+                                  f'({", ".join(sorted(socket_callback_options))}), not both')
+    if isinstance(gntp_callback, str):
+        return URLCallback(gntp_callback)
+    if gntp_callback is not None:
+        if not isinstance(gntp_callback, (URLCallback, SocketCallback)):
+            raise GNTPValidationError('gntp_callback must be a URL string, URLCallback or '
+                                      f'SocketCallback, not {type(gntp_callback).__name__}')
+        return gntp_callback
+    if socket_callback_options:
+        try:
+            return SocketCallback(**socket_callback_options)
+        except TypeError as exc:
+            raise GNTPValidationError(f'invalid socket callback option: {exc}') from None
+    return None
+
+
+class BaseApp:
+    """Common base of :class:`Publisher` and :class:`Subscriber`.
+
+    Args:
+        custom_headers: ``X-`` headers sent with every request.
+        app_specific_headers: ``Data-`` headers sent with every request.
+        gntp_client_class: The client class (default :class:`~gntplib.connections.GNTPClient`).
+        **kwargs: Client arguments: ``host``, ``port``, ``timeout``, ``password``,
+            ``key_hashing``, ``encryption``, ``callback_timeout``.
+    """
+
+    def __init__(self, custom_headers: Headers = None, app_specific_headers: Headers = None,
+                 gntp_client_class: Optional[Type[Any]] = None, **kwargs: Any) -> None:
+        self.custom_headers = list(custom_headers or [])
+        self.app_specific_headers = list(app_specific_headers or [])
+        client_class = gntp_client_class or GNTPClient
+        try:
+            self.gntp_client = client_class(**kwargs)
+        except TypeError as exc:
+            raise GNTPValidationError(f'invalid client argument: {exc}') from None
+
+
+class Publisher(BaseApp):
+    """Registers an application and sends its notifications.
+
+    Args:
+        name: Application name.
+        event_defs: Event definitions: names, ``(name, enabled)`` pairs or
+            :class:`~gntplib.Event` objects.
+        icon: Application icon (URL string or :class:`~gntplib.Resource`).
+        custom_headers: ``X-`` headers.
+        app_specific_headers: ``Data-`` headers.
+        gntp_client_class: Client class (default :class:`~gntplib.connections.GNTPClient`).
+        **kwargs: Client arguments (``host``, ``port``, ``timeout``, ``password``,
+            ``key_hashing``, ``encryption``, ``callback_timeout``).
+
+    Raises:
+        GNTPValidationError: If no events are defined, or the security settings cannot
+            work (e.g. MD5 with AES).
+
+    Example:
+        >>> publisher = Publisher('MyApp', [Event('update', 'Update Available')])
+        >>> publisher.register()  # doctest: +SKIP
+        >>> publisher.publish('update', 'New Version', 'v2.0 released')  # doctest: +SKIP
+    """
+
+    def __init__(self, name: str, event_defs: Sequence[EventDef], icon: Optional[Icon] = None,
+                 custom_headers: Headers = None, app_specific_headers: Headers = None,
+                 gntp_client_class: Optional[Type[Any]] = None, **kwargs: Any) -> None:
+        self.name = name
+        self.icon = icon
+        self.events = coerce_to_events(event_defs)
+        if not self.events:
+            raise GNTPValidationError('a Publisher needs at least one event')
+        # Validate the name and headers now, not at the first register().
+        RegisterRequest(name, icon, self.events, custom_headers, app_specific_headers)
+        super().__init__(custom_headers, app_specific_headers, gntp_client_class, **kwargs)
+
+    def register(self, callback: Optional[FinalCallback] = None) -> Any:
+        """Register the application and its events with the server.
+
+        Call it before publishing (servers answer ``-ERROR`` 401 otherwise).
+
+        Args:
+            callback: Called with the server's :class:`~gntplib.requests.Response`.
+
+        Returns:
+            The ``-OK`` :class:`~gntplib.requests.Response`.
+        """
+        request = RegisterRequest(self.name, self.icon, self.events, self.custom_headers,
+                                  self.app_specific_headers)
+        return self.gntp_client.process_request(request, callback)
+
+    def publish(self, name: str, title: str, text: str = '', id_: Optional[str] = None,
+                sticky: bool = False, priority: int = 0, icon: Optional[Icon] = None,
+                coalescing_id: Optional[str] = None, callback: Optional[FinalCallback] = None,
+                gntp_callback: Union[None, str, URLCallback, SocketCallback] = None,
+                **socket_callback_options: Any) -> Any:
+        """Send a notification.
+
+        With a socket callback (``gntp_callback=SocketCallback(...)`` or the
+        ``on_click``/``on_close``/``on_timeout``/``context`` options), the synchronous call
+        returns once the server's ``-CALLBACK`` has been handled, the server closed the
+        connection, or the client's ``callback_timeout`` (60 s by default) passed, so a
+        sticky notification nobody clicks never blocks for ever. The async publisher
+        returns at ``-OK`` and runs the handler on the IOLoop later.
+
+        Args:
+            name: Event name (must be registered).
+            title: Notification title.
+            text: Notification message.
+            id_: Notification ID, echoed in the response and callback.
+            sticky: Keep until dismissed.
+            priority: -2 to 2 (clamped).
+            icon: URL string or :class:`~gntplib.Resource`.
+            coalescing_id: Notifications with the same ID replace each other.
+            callback: Completion callback, called with the ``-OK`` response.
+            gntp_callback: A URL, :class:`~gntplib.URLCallback` or
+                :class:`~gntplib.SocketCallback`.
+            **socket_callback_options: Arguments to build a ``SocketCallback``.
+
+        Returns:
+            The ``-OK`` :class:`~gntplib.requests.Response`.
+        """
+        gntp_cb = coerce_to_callback(gntp_callback, **socket_callback_options)
+        notification = Notification(name, title, text, id_, sticky, priority, icon,
+                                    coalescing_id, gntp_cb)
+        request = NotifyRequest(self.name, notification, self.custom_headers,
+                                self.app_specific_headers)
+        return self.gntp_client.process_request(request, callback,
+                                                socket_callback=notification.socket_callback)
+
+    def __repr__(self) -> str:
+        return (f'<{type(self).__name__} name={self.name!r} '
+                f'events={[e.name for e in self.events]!r} client={self.gntp_client!r}>')
+
+
+class Subscriber(BaseApp):
+    """Subscribes to the notifications a hub forwards (§10).
+
+    Args:
+        id_: Unique subscriber ID (keep it across renewals).
+        name: Subscriber name.
+        hub: Hub address: a host name or a ``(host, port)`` pair.
+        password: The hub's password.
+        port: The port this subscriber receives forwarded notifications on.
+        custom_headers: ``X-`` headers.
+        app_specific_headers: ``Data-`` headers.
+        gntp_client_class: Client class.
+        **kwargs: Other client arguments (``timeout``, ``key_hashing``, ``encryption``).
+
+    Attributes:
+        hub: The hub's ``(host, port)``.
+        password: The hub password (never shown by ``repr``).
+        ttl: Seconds the subscription lasts, from the hub's last answer (60 until then).
+
+    Example:
+        >>> subscriber = Subscriber('unique-id', 'MySubscriber', 'hub.example.com', 'secret')
+        >>> subscriber.subscribe()  # doctest: +SKIP
+    """
+
+    def __init__(self, id_: str, name: str, hub: Union[str, Tuple[str, int]], password: str,
+                 port: int = c.DEFAULT_PORT, custom_headers: Headers = None,
+                 app_specific_headers: Headers = None,
+                 gntp_client_class: Optional[Type[Any]] = None, **kwargs: Any) -> None:
+        self.id_ = id_
+        self.name = name
+        if isinstance(hub, str):
+            hub = (hub, c.DEFAULT_PORT)
+        try:
+            host, hub_port = hub
+        except (TypeError, ValueError):
+            raise GNTPValidationError(f'hub must be a host or a (host, port) pair, '
+                                      f'not {hub!r}') from None
+        self.hub = (host, hub_port)
+        self.port = port
+        self.password = password
+        self.ttl = c.DEFAULT_TTL
+        SubscribeRequest(id_, name, port, custom_headers, app_specific_headers)
+        super().__init__(custom_headers, app_specific_headers, gntp_client_class,
+                         host=host, port=hub_port, password=password, **kwargs)
+
+    def subscribe(self, callback: Optional[FinalCallback] = None) -> Any:
+        """Send a SUBSCRIBE to the hub and store the answer's ``Subscription-TTL``.
+
+        Args:
+            callback: Also called with the response, after :attr:`ttl` is updated.
+
+        Returns:
+            The ``-OK`` :class:`~gntplib.requests.Response`.
+        """
+        request = SubscribeRequest(self.id_, self.name, self.port, self.custom_headers,
+                                   self.app_specific_headers)
+
+        def on_response(response: Response) -> None:
+            self.store_ttl(response)
+            if callback is not None:
+                callback(response)
+
+        return self.gntp_client.process_request(request, on_response)
+
+    def store_ttl(self, response: Response) -> None:
+        """Store the ``Subscription-TTL`` of a SUBSCRIBE response in :attr:`ttl`."""
+        ttl = response.subscription_ttl
+        if ttl is not None:
+            self.ttl = ttl
+
+    def __repr__(self) -> str:
+        return (f'<{type(self).__name__} id_={self.id_!r} name={self.name!r} '
+                f'hub={self.hub[0]}:{self.hub[1]} port={self.port}>')
+
+
+def publish(app_name: str, event_name: str, title: str, text: str = '',
+            **kwargs: Any) -> Response:
+    """Register an application with one event and send one notification.
+
+    Args:
+        app_name: Application name.
+        event_name: Event name.
+        title: Notification title.
+        text: Notification message.
+        **kwargs: Client arguments (``host``, ``port``, ``password``, ...).
+
+    Returns:
+        The ``-OK`` response to the NOTIFY.
+
+    Example:
+        >>> publish('MyApp', 'Alert', 'Warning', 'System overheating')  # doctest: +SKIP
+    """
+    publisher = Publisher(app_name, [event_name], **kwargs)
+    publisher.register()
+    response: Response = publisher.publish(event_name, title, text)
+    return response
+
+
+def subscribe(id_: str, name: str, hub: Union[str, Tuple[str, int]], password: str,
+              port: int = c.DEFAULT_PORT, **kwargs: Any) -> int:
+    """Subscribe to a hub and return the subscription's TTL in seconds.
+
+    Example:
+        >>> ttl = subscribe('sub-123', 'MySubscriber', 'hub.example.com', 'secret')  # doctest: +SKIP
+    """
+    subscriber = Subscriber(id_, name, hub, password, port, **kwargs)
+    subscriber.subscribe()
+    return subscriber.ttl
+
+
+# -- gntplib 0.5 names --------------------------------------------------------------------
+
+def _deprecated(old: str, new: str) -> None:
+    warnings.warn(f'{old} is deprecated; use {new}', DeprecationWarning, stacklevel=3)
+
+
+def notify(app_name: str, event_name: str, title: str, text: str = '',
+           **kwargs: Any) -> Response:
+    """Deprecated alias of :func:`publish`.
+
+    .. deprecated:: 0.5
+       Use :func:`publish`.
+    """
+    _deprecated('gntplib.notify()', 'gntplib.publish()')
+    return publish(app_name, event_name, title, text, **kwargs)
+
+
+class Notifier(Publisher):
+    """Deprecated alias of :class:`Publisher`.
+
+    .. deprecated:: 0.5
+       Use :class:`Publisher`; ``Notifier.notify`` is :meth:`Publisher.publish`.
+    """
+
+    def __init__(self, name: str, notify_defs: Sequence[EventDef], *args: Any,
+                 **kwargs: Any) -> None:
+        _deprecated('gntplib.Notifier', 'gntplib.Publisher')
+        super().__init__(name, notify_defs, *args, **kwargs)
+
+    def notify(self, *args: Any, **kwargs: Any) -> Any:
+        """Deprecated alias of :meth:`Publisher.publish`."""
+        _deprecated('Notifier.notify()', 'Publisher.publish()')
+        return self.publish(*args, **kwargs)
+
+
+class RawIcon(Resource):
+    """Deprecated alias of :class:`~gntplib.Resource` (``RawIcon(data)``).
+
+    .. deprecated:: 0.5
+       Use :class:`~gntplib.Resource`.
+    """
+
+    def __init__(self, data: bytes) -> None:
+        _deprecated('gntplib.RawIcon', 'gntplib.Resource')
+        super().__init__(data)
+
