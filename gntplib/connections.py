@@ -300,8 +300,17 @@ class GNTPClient:
                                            kwargs.get('socket_callback'), key=packer.key,
                                            callback_timeout=self.callback_timeout)
         try:
-            connection.write_message(message)
-            connection.read_message(connection.on_ok_message)
+            try:
+                connection.write_message(message)
+            except GNTPConnectionError as write_error:
+                # A server may answer before it has read everything, then close (§6.1):
+                # its answer explains the failed write better than the write error.
+                try:
+                    connection.read_message(connection.on_ok_message)
+                except GNTPConnectionError:
+                    raise write_error from write_error.__cause__
+            else:
+                connection.read_message(connection.on_ok_message)
         finally:
             connection.close()
         return results[0]

@@ -40,13 +40,13 @@ MAX_MESSAGE_SIZE = 4096
 #: Longest information line, in bytes (a SHA512 line is about 230 bytes).
 MAX_LINE_SIZE = 1024
 #: Largest request (headers and every resource) the embedded server reads.
-MAX_REQUEST_SIZE = 64 * 1024 * 1024
+MAX_REQUEST_SIZE = 80 * 1024 * 1024
 #: Largest header block of a request (all sections, before any binary resource).
 MAX_HEADER_BLOCK_SIZE = 1024 * 1024
 #: Most header lines in one request, across all sections.
 MAX_HEADER_COUNT = 1000
 #: Largest single binary resource the embedded server reads.
-MAX_RESOURCE_SIZE = 32 * 1024 * 1024
+MAX_RESOURCE_SIZE = 64 * 1024 * 1024
 #: Most binary sections in one request.
 MAX_RESOURCE_COUNT = 64
 #: Salt bytes per message (the spec asks for 4 to 16).
