@@ -14,8 +14,8 @@ from .ciphers import Cipher
 from .exceptions import GNTPProtocolError, GNTPResponseError, error_for_code
 from .keys import Key
 from .models import (
-    Event, Icon, Notification, Resource, SocketCallback, URLCallback, require_text,
-    validate_header_name,
+    Event, Icon, Notification, Resource, SocketCallback, URLCallback, format_header_value,
+    require_text, validate_header_name,
 )
 from .wire import HeaderDict, parse_info_line, parse_sections
 
@@ -84,8 +84,12 @@ class BaseRequest:
         if type(self) is not type(other):
             return NotImplemented
         assert isinstance(other, BaseRequest)
-        return (self._key(), self.custom_headers, self.app_specific_headers) == \
-            (other._key(), other.custom_headers, other.app_specific_headers)
+        return (self._key(), self._formatted_extras()) == \
+            (other._key(), other._formatted_extras())
+
+    def _formatted_extras(self) -> List[Tuple[str, Optional[str]]]:
+        # Compare headers as they travel: 42 and '42' are the same header.
+        return [(name, format_header_value(value)) for name, value in self._extra_headers()]
 
     __hash__ = None  # type: ignore[assignment]
 
