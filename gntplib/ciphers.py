@@ -153,7 +153,8 @@ class Cipher:
         """
         pad = self.block_size - len(plaintext) % self.block_size
         try:
-            return self._new().encrypt(plaintext + bytes([pad]) * pad)
+            ciphertext: bytes = self._new().encrypt(plaintext + bytes([pad]) * pad)
+            return ciphertext
         except (ValueError, TypeError) as exc:
             raise GNTPEncryptionError(f'{self.algorithm_id} encryption failed: {exc}') from exc
 
@@ -168,7 +169,7 @@ class Cipher:
             raise GNTPEncryptionError(
                 f'{self.algorithm_id} ciphertext length {len(ciphertext)} is not a positive '
                 f'multiple of {self.block_size}')
-        padded = self._new().decrypt(bytes(ciphertext))
+        padded: bytes = self._new().decrypt(bytes(ciphertext))
         pad = padded[-1]
         if not 1 <= pad <= self.block_size or padded[-pad:] != bytes([pad]) * pad:
             raise GNTPEncryptionError(

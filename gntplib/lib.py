@@ -307,7 +307,8 @@ def subscribe(id_: str, name: str, hub: Union[str, Tuple[str, int]], password: s
     """Subscribe to a hub and return the subscription's TTL in seconds.
 
     Example:
-        >>> ttl = subscribe('sub-123', 'MySubscriber', 'hub.example.com', 'secret')  # doctest: +SKIP
+        >>> subscribe('sub-123', 'Me', 'hub.example.com', 'secret')  # doctest: +SKIP
+        300
     """
     subscriber = Subscriber(id_, name, hub, password, port, **kwargs)
     subscriber.subscribe()

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from typing import TYPE_CHECKING, Any, Callable, Optional, Union
+from typing import TYPE_CHECKING, Any, Callable, Optional, Tuple, Union
 
 from .constants import RESOURCE_URL_PREFIX, format_bool, validate_priority
 from .exceptions import GNTPResourceError, GNTPValidationError
@@ -37,9 +37,8 @@ class Resource:
         url: A URL for servers to fetch the resource from (used when there is no data).
 
     Example:
-        >>> icon = Resource(data=b'\\x89PNG...')
-        >>> icon.unique_id()
-        'x-growl-resource://...'  # doctest: +SKIP
+        >>> Resource(data=b'icon bytes').unique_id()
+        'x-growl-resource://811acc5e86ed2c1cbdf9c287c99d982a'
     """
 
     def __init__(self, data: Optional[bytes] = None, url: Optional[str] = None) -> None:
@@ -309,7 +308,7 @@ class Notification:
         cb = self.gntp_callback
         return cb if isinstance(cb, SocketCallback) else None
 
-    def _key(self) -> tuple:
+    def _key(self) -> Tuple[Any, ...]:
         return (self.name, self.title, self.text or '', self.id_, bool(self.sticky),
                 self.priority or 0, self.icon, self.coalescing_id, self.gntp_callback)
 

@@ -4,6 +4,7 @@ A :class:`MessagePackerFactory` holds the client's security settings and makes o
 :class:`MessagePacker` per message, each with a fresh salt and IV.
 
 Example:
+    >>> from gntplib import Event, RegisterRequest
     >>> from gntplib.keys import SHA256
     >>> factory = MessagePackerFactory(password='s3cret', hashing=SHA256)
     >>> data = factory.create().pack(RegisterRequest('App', None, [Event('update')]))
@@ -192,8 +193,9 @@ class MessagePackerFactory:
         return MessagePacker(key, cipher)
 
     def __repr__(self) -> str:
-        return (f'<MessagePackerFactory hashing={self.hashing.algorithm_id if self._password else None}'
-                f' encryption={self.encryption.algorithm_id if self.encryption else None}>')
+        hashing = self.hashing.algorithm_id if self._password else None
+        encryption = self.encryption.algorithm_id if self.encryption else None
+        return f'<MessagePackerFactory hashing={hashing} encryption={encryption}>'
 
 
 def pack_response(response: Response, cipher: Optional[Cipher] = None) -> bytes:
@@ -206,7 +208,11 @@ def pack_response(response: Response, cipher: Optional[Cipher] = None) -> bytes:
     """
     block = b''.join(HeaderPacker.pack(name, value) for name, value in response.headers.items())
     if cipher is None or response.message_type == c.RESPONSE_ERROR:
-        head = f'GNTP/{c.PROTOCOL_VERSION} {response.message_type} NONE\r\n'.encode('ascii')
-        return head + block + c.LINE_DELIMITER
-    head = f'GNTP/{c.PROTOCOL_VERSION} {response.message_type} {cipher.info_token}\r\n'
-    return head.encode('ascii') + cipher.encrypt(block) + c.MESSAGE_DELIMITER
+        return _response_head(response, 'NONE') + block + c.LINE_DELIMITER
+    return _response_head(response, cipher.info_token) + cipher.encrypt(block) + \
+        c.MESSAGE_DELIMITER
+
+
+def _response_head(response: Response, encryption_token: str) -> bytes:
+    line = f'GNTP/{c.PROTOCOL_VERSION} {response.message_type} {encryption_token}\r\n'
+    return line.encode('ascii')

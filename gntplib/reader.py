@@ -8,7 +8,8 @@ limits. No I/O.
 
 Example:
     >>> request = parse_request(b'GNTP/1.0 NOTIFY NONE\\r\\nApplication-Name: App\\r\\n'
-    ...                         b'Notification-Name: update\\r\\nNotification-Title: Hi\\r\\n\\r\\n')
+    ...                         b'Notification-Name: update\\r\\n'
+    ...                         b'Notification-Title: Hi\\r\\n\\r\\n')
     >>> request.notification.title
     'Hi'
 """
@@ -274,7 +275,7 @@ class RequestReader:
             except (GNTPEncryptionError, ValueError) as exc:
                 raise GNTPAuthenticationError(f'cannot decrypt: {exc}') from exc
 
-    def _read_headers(self) -> bool:
+    def _read_headers(self) -> Union[bool, ReceivedMessage]:
         buf = self._buffer
         if self._cipher is not None:
             return self._read_encrypted_headers()
@@ -321,7 +322,7 @@ class RequestReader:
             raise GNTPProtocolError(f'Notifications-Count must be at least 1, got {count}')
         return count
 
-    def _read_encrypted_headers(self) -> bool:
+    def _read_encrypted_headers(self) -> Union[bool, ReceivedMessage]:
         # The ciphertext ends at the first CRLFCRLF; if that cuts it short (the ciphertext
         # itself contains CRLFCRLF), extend to the next one and retry (§9.5).
         assert self._cipher is not None and self._info is not None

@@ -77,7 +77,7 @@ class BaseRequest:
     def _extra_headers(self) -> HeaderList:
         return self.custom_headers + self.app_specific_headers
 
-    def _key(self) -> tuple:
+    def _key(self) -> Tuple[Any, ...]:
         return ()
 
     def __eq__(self, other: object) -> bool:
@@ -146,7 +146,7 @@ class RegisterRequest(BaseRequest):
             ])
         return sections
 
-    def _key(self) -> tuple:
+    def _key(self) -> Tuple[Any, ...]:
         return (self.app_name, self.app_icon, self.events)
 
     def __repr__(self) -> str:
@@ -196,7 +196,7 @@ class NotifyRequest(BaseRequest):
         ]
         return [main + self._extra_headers()]
 
-    def _key(self) -> tuple:
+    def _key(self) -> Tuple[Any, ...]:
         return (self.app_name, self.notification)
 
     def __repr__(self) -> str:
@@ -235,7 +235,7 @@ class SubscribeRequest(BaseRequest):
         ]
         return [main + self._extra_headers()]
 
-    def _key(self) -> tuple:
+    def _key(self) -> Tuple[Any, ...]:
         return (self.id_, self.name, self.port or c.DEFAULT_PORT)
 
     def __repr__(self) -> str:
@@ -251,7 +251,8 @@ class Response:
         encryption_algorithm_id: ``'NONE'`` unless the server encrypted the response.
 
     Example:
-        >>> response = parse_response(b'GNTP/1.0 -OK NONE\\r\\nResponse-Action: REGISTER\\r\\n\\r\\n')
+        >>> message = b'GNTP/1.0 -OK NONE\\r\\nResponse-Action: REGISTER\\r\\n\\r\\n'
+        >>> response = parse_response(message)
         >>> response.action
         'REGISTER'
     """

@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Dict, Iterable, Iterator, List, Mapping, MutableMapping, Optional, Tuple
 
 from .constants import (
-    ERROR_INVALID_REQUEST, ERROR_NOT_AUTHORIZED, ERROR_UNKNOWN_PROTOCOL,
+    ERROR_NOT_AUTHORIZED, ERROR_UNKNOWN_PROTOCOL,
     ERROR_UNKNOWN_PROTOCOL_VERSION, LINE_DELIMITER, MAX_LINE_SIZE, MAX_MESSAGE_SIZE,
     MESSAGE_DELIMITER, PROTOCOL_VERSION,
 )

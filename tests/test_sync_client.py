@@ -18,7 +18,7 @@ from gntplib.connections import GNTPClient, generate_messages
 from gntplib.keys import MD5, SHA1, SHA256, SHA512
 from gntplib.packers import pack_response
 from gntplib.requests import NotifyRequest, RegisterRequest, Response
-from peers import ScriptedPeer, answer_ok, ok_for, unused_port
+from peers import ScriptedPeer, ok_for, unused_port
 from vectors import by_name, message_bytes
 
 PASSWORD = 'pässwörd€'
