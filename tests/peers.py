@@ -92,6 +92,8 @@ class ScriptedPeer:
         self.errors: List[BaseException] = []
         self.connections = 0
         self.closed_by_client = threading.Event()
+        self._active = 0
+        self._idle = threading.Condition()
         self._listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self._listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self._listener.bind(('127.0.0.1', 0))
@@ -111,7 +113,9 @@ class ScriptedPeer:
                 sock, _ = self._listener.accept()
             except OSError:
                 return
-            self.connections += 1
+            with self._idle:
+                self.connections += 1
+                self._active += 1
             threading.Thread(target=self._handle, args=(sock,), daemon=True).start()
 
     def _handle(self, sock: socket.socket) -> None:
@@ -130,6 +134,14 @@ class ScriptedPeer:
                 sock.close()
             except OSError:
                 pass
+            with self._idle:
+                self._active -= 1
+                self._idle.notify_all()
+
+    def wait_idle(self, timeout: float = 10.0) -> bool:
+        """Wait until every accepted connection has been handled and closed."""
+        with self._idle:
+            return self._idle.wait_for(lambda: self._active == 0, timeout)
 
     def stop(self) -> None:
         self._stopping = True

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import threading
 import time
 
@@ -427,3 +428,33 @@ def test_generate_messages_yields_each_message(peer):
             messages = generate_messages(sock)
             types = [next(messages).split(b' ')[1] for _ in range(2)]
     assert types == [b'-OK', b'-CALLBACK']
+
+
+def _open_fds():
+    return len(os.listdir('/proc/self/fd'))
+
+
+@pytest.mark.skipif(not os.path.isdir('/proc/self/fd'), reason='needs /proc')
+def test_a_thousand_failed_calls_leak_no_sockets():
+    error = pack_response(Response('-ERROR', [('Error-Code', 500),
+                                              ('Error-Description', 'x')]))
+
+    def script(conn):
+        message = conn.read_request()
+        if message.to_request().notification.title == 'err':
+            return error
+        return None  # close without answering
+    with ScriptedPeer(script) as peer:
+        refused = Publisher('App', ['e'], port=unused_port())
+        publisher = Publisher('App', ['e'], port=peer.port)
+        before = _open_fds()
+        for i in range(400):
+            with pytest.raises(GNTPConnectionError):
+                refused.publish('e', 'refused')
+            with pytest.raises(GNTPResponseError):
+                publisher.publish('e', 'err')
+            if i % 2:
+                with pytest.raises(GNTPConnectionError):
+                    publisher.publish('e', 'no answer')
+        assert peer.wait_idle()
+        assert _open_fds() == before
