@@ -409,8 +409,12 @@ class RequestReader:
             return False
         if not self._discarding:
             payload = bytes(buf[self._pos:self._pos + length])
-            if self._cipher is not None:
-                payload = self._cipher.decrypt(payload) if payload else payload
+            if self._cipher is not None and payload:
+                try:
+                    payload = self._cipher.decrypt(payload)
+                except GNTPEncryptionError as exc:
+                    raise GNTPProtocolError(f'cannot decrypt resource {identifier!r}: {exc}') \
+                        from exc
             if identifier in self._wanted_ids and identifier not in self._resources:
                 self._resources[identifier] = payload
         self._pos += length

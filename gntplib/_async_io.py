@@ -1,0 +1,271 @@
+"""The Tornado transport behind :mod:`gntplib.async_`: :class:`AsyncGNTPConnection` and
+the helpers the async API shares (loop lookup, legacy callbacks, I/O error translation).
+
+Private: import the public names from :mod:`gntplib.async_`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime
+import logging
+import warnings
+from typing import (
+    Any, Awaitable, Callable, Coroutine, Iterator, List, Optional, Set, Tuple, TypeVar, Union,
+)
+
+from tornado import gen
+from tornado.ioloop import IOLoop
+from tornado.iostream import IOStream, StreamClosedError
+from tornado.tcpclient import TCPClient
+from tornado.util import TimeoutError as TornadoTimeoutError
+
+from . import constants as c
+from .connections import BaseGNTPConnection, FinalCallback
+from .exceptions import GNTPConnectionError
+from .keys import Key
+from .models import SocketCallback
+from .wire import MessageBuffer
+
+__all__ = ['AsyncGNTPConnection']
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar('T')
+Address = Tuple[str, int]
+
+#: Everything the IOStream transport can raise for a failed or timed-out connect, write
+#: or read; translated to GNTPConnectionError in one place, :func:`_io_errors`.
+_TIMEOUTS = (TimeoutError, asyncio.TimeoutError, TornadoTimeoutError)
+_IO_ERRORS = (StreamClosedError, OSError) + _TIMEOUTS
+
+#: Tasks nobody else holds (the wait for a -CALLBACK, work started by a 0.5-style call
+#: whose future is dropped): asyncio keeps only weak references to tasks.
+_background_tasks: Set['asyncio.Future[Any]'] = set()
+
+
+def _keep(task: 'asyncio.Future[T]') -> 'asyncio.Future[T]':
+    _background_tasks.add(task)
+    task.add_done_callback(_background_tasks.discard)
+    return task
+
+
+def _current_loop() -> asyncio.AbstractEventLoop:
+    loop: asyncio.AbstractEventLoop = getattr(IOLoop.current(), 'asyncio_loop')
+    return loop
+
+
+def _start(coro: Coroutine[Any, Any, T]) -> 'asyncio.Future[T]':
+    # IOLoop.current() is looked up at call time, not when the client was made: a call
+    # made before the loop starts (0.5 style) and an await inside asyncio.run() both land
+    # on the loop that will run them.
+    return _keep(_current_loop().create_task(coro))
+
+
+def _warn_io_loop(io_loop: Any, where: str) -> None:
+    if io_loop is not None:
+        warnings.warn(f'{where}: io_loop is deprecated and ignored (Tornado 5 removed it); '
+                      'the current IOLoop is used', DeprecationWarning, stacklevel=3)
+
+
+def _attach_legacy_callback(future: 'asyncio.Future[T]',
+                            callback: Optional[Callable[[T], Any]],
+                            what: str = 'GNTP request') -> 'asyncio.Future[T]':
+    """Call ``callback`` with the future's result on success; log a failure at ERROR."""
+    if callback is None:
+        return future
+
+    def done(f: 'asyncio.Future[T]') -> None:
+        if f.cancelled():
+            return
+        exc = f.exception()
+        if exc is not None:
+            logger.error('%s failed: %s', what, exc, exc_info=exc)
+            return
+        try:
+            callback(f.result())
+        except Exception:
+            logger.exception('the callback of a %s raised', what)
+
+    future.add_done_callback(done)
+    return future
+
+
+def _reason(exc: BaseException) -> str:
+    if isinstance(exc, StreamClosedError):
+        if exc.real_error is None:
+            return 'the connection was closed'
+        exc = exc.real_error
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror
+    return str(exc) or type(exc).__name__
+
+
+@contextlib.contextmanager
+def _io_errors(address: Address, doing: str) -> Iterator[None]:
+    """Translate what Tornado and the OS raise into :class:`GNTPConnectionError`."""
+    try:
+        yield
+    except _TIMEOUTS as exc:  # before OSError: the built-in TimeoutError is one
+        raise GNTPConnectionError(f'{address[0]}:{address[1]}: timed out {doing}') from exc
+    except _IO_ERRORS as exc:
+        raise GNTPConnectionError(f'{address[0]}:{address[1]}: {doing} failed: '
+                                  f'{_reason(exc)}') from exc
+
+
+async def _bounded(awaitable: Awaitable[T], timeout: Optional[float]) -> T:
+    if timeout is None:
+        return await awaitable
+    # gen.with_timeout leaves the inner future running; we close the stream on timeout,
+    # which fails it with StreamClosedError: nothing worth logging.
+    return await gen.with_timeout(datetime.timedelta(seconds=timeout), awaitable,
+                                  quiet_exceptions=(StreamClosedError,))
+
+
+class AsyncGNTPConnection(BaseGNTPConnection):
+    """A GNTP connection over a Tornado ``IOStream``.
+
+    The exchange (parse ``-OK``, wait for a ``-CALLBACK`` or close) is
+    :class:`~gntplib.connections.BaseGNTPConnection`'s; this class only connects, writes
+    and reads. :meth:`read_message` returns a future that completes once ``callback`` has
+    run; whatever it raises (``-ERROR``, bad bytes, I/O errors) is that future's exception.
+
+    ``timeout`` bounds connecting, writing and each read of the response. The wait for a
+    ``-CALLBACK`` is bounded by ``callback_timeout`` instead (``None``: until the server
+    closes); it runs in the background, and when it ends without a callback no handler
+    runs.
+
+    Args:
+        address: ``(host, port)`` of the server.
+        timeout: Seconds for connect, write and each response read; ``None`` for no limit.
+        final_callback: Called with the ``-OK`` response.
+        socket_callback: Run on the IOLoop when the ``-CALLBACK`` arrives.
+        io_loop: Ignored.
+        key: The request's key (for encrypted responses).
+        callback_timeout: Seconds to wait for a ``-CALLBACK`` after ``-OK``.
+        max_response_size: Largest response accepted, in bytes.
+
+    .. deprecated:: 1.0
+       ``io_loop`` is ignored; the current IOLoop is used.
+    """
+
+    def __init__(self, address: Address, timeout: Optional[float],
+                 final_callback: Optional[FinalCallback] = None,
+                 socket_callback: Optional[SocketCallback] = None, io_loop: Any = None, *,
+                 key: Optional[Key] = None, callback_timeout: Optional[float] = None,
+                 max_response_size: int = c.MAX_MESSAGE_SIZE) -> None:
+        _warn_io_loop(io_loop, 'AsyncGNTPConnection')
+        super().__init__(final_callback, socket_callback, key)
+        self.address = address
+        self.timeout = timeout
+        self.callback_timeout = callback_timeout
+        self.buffer = MessageBuffer(max_response_size)
+        self.stream: Optional[IOStream] = None
+
+    async def connect(self) -> None:
+        """Open the stream (bounded by ``timeout``).
+
+        Raises:
+            GNTPConnectionError: If the connection is refused or times out.
+        """
+        with _io_errors(self.address, 'connecting'):
+            self.stream = await TCPClient().connect(*self.address, timeout=self.timeout)
+
+    async def write_message(self, message: Union[bytes, List[bytes]]) -> None:  # type: ignore[override]
+        """Write every byte of ``message`` (bytes, or a list of byte strings).
+
+        Raises:
+            GNTPConnectionError: If writing fails or takes longer than ``timeout``.
+        """
+        if self.stream is None:
+            raise GNTPConnectionError(f'{self.address[0]}:{self.address[1]}: '
+                                      'the connection is closed')
+        parts = [message] if isinstance(message, (bytes, bytearray)) else message
+        with _io_errors(self.address, 'sending'):
+            written: Optional[Awaitable[None]] = None
+            for part in parts:
+                written = self.stream.write(part)
+            if written is not None:
+                await _bounded(written, self.timeout)
+
+    def read_message(  # type: ignore[override]
+            self, callback: Callable[[bytes], None]) -> 'asyncio.Future[None]':
+        """Read one message, then call ``callback`` with it on the IOLoop.
+
+        Returns:
+            A future that completes after ``callback`` returned, with its exception if it
+            (or the read) failed. The wait for a ``-CALLBACK`` also logs its failure, since
+            nobody awaits it.
+        """
+        waiting_for_callback = self.waiting_for_callback
+        task = asyncio.ensure_future(self._read_then(callback, waiting_for_callback))
+        if waiting_for_callback:
+            _keep(task).add_done_callback(self._log_callback_failure)
+        return task
+
+    async def _read_then(self, callback: Callable[[bytes], None],
+                         waiting_for_callback: bool) -> None:
+        try:
+            if waiting_for_callback:
+                message = await self._read_callback()
+                if message is None:
+                    return
+            else:
+                message = await self._read(self.timeout, 'reading the response')
+                if message is None:
+                    raise GNTPConnectionError(f'{self.address[0]}:{self.address[1]}: the '
+                                              'server closed the connection without answering')
+            callback(message)
+        except BaseException:
+            self.close()
+            raise
+
+    async def _read_callback(self) -> Optional[bytes]:
+        try:
+            message = await self._read(self.callback_timeout, 'waiting for the callback')
+        except GNTPConnectionError as exc:
+            # A server that closes, or says nothing for callback_timeout, had nothing to
+            # report (gntp-protocol §6.2).
+            if self.buffer.pending == 0 and isinstance(exc.__cause__, _IO_ERRORS):
+                logger.debug('no socket callback from %s:%s: %s', *self.address, exc)
+                message = None
+            else:
+                raise
+        if message is None:
+            self.close()
+        return message
+
+    @staticmethod
+    def _log_callback_failure(task: 'asyncio.Future[None]') -> None:
+        if not task.cancelled() and task.exception() is not None:
+            logger.error('GNTP socket callback failed: %s', task.exception(),
+                         exc_info=task.exception())
+
+    async def _read(self, timeout: Optional[float], doing: str) -> Optional[bytes]:
+        while True:
+            message = self.buffer.next_message()
+            if message is not None or self.buffer.closed:
+                return message
+            if self.stream is None:
+                return None
+            with _io_errors(self.address, doing):
+                try:
+                    data = await _bounded(self.stream.read_bytes(65536, partial=True),
+                                          timeout)
+                except StreamClosedError as exc:
+                    if exc.real_error is not None:
+                        raise
+                    data = b''  # a clean end of stream
+            self.buffer.feed(data)
+
+    def close(self) -> None:
+        """Close the stream (idempotent)."""
+        if self.stream is not None:
+            stream, self.stream = self.stream, None
+            stream.close()
+
+    @property
+    def closed(self) -> bool:
+        """Whether the stream has been closed (or never opened)."""
+        return self.stream is None or self.stream.closed()
