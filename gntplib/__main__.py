@@ -1,0 +1,12 @@
+"""``python -m gntplib`` runs the ``gntplib`` command (see :mod:`gntplib.cli`)."""
+
+from __future__ import annotations
+
+import sys
+
+from .cli import main
+
+__all__: list = []
+
+if __name__ == '__main__':
+    sys.exit(main())
