@@ -1,4 +1,5 @@
-"""Loading the shared byte-exact test vectors (../shared/vectors, or $GNTP_VECTORS)."""
+"""Loading the shared byte-exact test vectors: $GNTP_VECTORS, else ../shared/vectors beside
+the checkout, else the copy in tests/data/vectors (for a checkout on its own)."""
 
 from __future__ import annotations
 
