@@ -10,19 +10,23 @@ import asyncio
 import contextlib
 import datetime
 import logging
+import socket
+import time
 import warnings
 from typing import (
-    Any, Awaitable, Callable, Coroutine, Iterator, List, Optional, Set, Tuple, TypeVar, Union,
+    Any, Awaitable, Callable, Coroutine, Dict, Iterator, List, Optional, Set, Tuple, TypeVar,
+    Union,
 )
 
 from tornado import gen
 from tornado.ioloop import IOLoop
 from tornado.iostream import IOStream, StreamClosedError
+from tornado.netutil import DefaultLoopResolver, Resolver
 from tornado.tcpclient import TCPClient
 from tornado.util import TimeoutError as TornadoTimeoutError
 
 from . import constants as c
-from .connections import BaseGNTPConnection, FinalCallback
+from .connections import BaseGNTPConnection, FinalCallback, ip_literal_family
 from .exceptions import GNTPConnectionError
 from .keys import Key
 from .models import SocketCallback
@@ -43,6 +47,44 @@ _IO_ERRORS = (StreamClosedError, OSError) + _TIMEOUTS
 #: Tasks nobody else holds (the wait for a -CALLBACK, work started by a 0.5-style call
 #: whose future is dropped): asyncio keeps only weak references to tasks.
 _background_tasks: Set['asyncio.Future[Any]'] = set()
+
+
+class _GNTPResolver(Resolver):
+    """Resolves without the executor whenever it can.
+
+    Tornado's default resolver runs ``getaddrinfo`` in the loop's thread pool for every
+    connection, IP literals included. Literals need no lookup at all; a host name is
+    looked up by the default resolver once and the answer kept for ``ttl`` seconds.
+    """
+
+    def initialize(self, ttl: float = 60.0) -> None:
+        self.ttl = ttl
+        self._names: Dict[Tuple[str, int, int], Tuple[float, List[Tuple[int, Any]]]] = {}
+
+    async def resolve(self, host: str, port: int,
+                      family: socket.AddressFamily = socket.AF_UNSPEC
+                      ) -> List[Tuple[int, Any]]:
+        literal = ip_literal_family(host)
+        if literal is not None:
+            return [(literal, (host, port))]
+        now = time.monotonic()
+        cached = self._names.get((host, port, family))
+        if cached is not None and cached[0] > now:
+            return cached[1]
+        addresses: List[Tuple[int, Any]] = await DefaultLoopResolver().resolve(host, port,
+                                                                               family)
+        self._names[(host, port, family)] = (now + self.ttl, addresses)
+        return addresses
+
+
+_tcp_client: Optional[TCPClient] = None
+
+
+def _shared_tcp_client() -> TCPClient:
+    global _tcp_client
+    if _tcp_client is None:
+        _tcp_client = TCPClient(resolver=_GNTPResolver())
+    return _tcp_client
 
 
 def _keep(task: 'asyncio.Future[T]') -> 'asyncio.Future[T]':
@@ -119,8 +161,9 @@ async def _bounded(awaitable: Awaitable[T], timeout: Optional[float]) -> T:
         return await awaitable
     # gen.with_timeout leaves the inner future running; we close the stream on timeout,
     # which fails it with StreamClosedError: nothing worth logging.
-    return await gen.with_timeout(datetime.timedelta(seconds=timeout), awaitable,
-                                  quiet_exceptions=(StreamClosedError,))
+    result: T = await gen.with_timeout(datetime.timedelta(seconds=timeout), awaitable,
+                                       quiet_exceptions=(StreamClosedError,))
+    return result
 
 
 class AsyncGNTPConnection(BaseGNTPConnection):
@@ -131,14 +174,16 @@ class AsyncGNTPConnection(BaseGNTPConnection):
     and reads. :meth:`read_message` returns a future that completes once ``callback`` has
     run; whatever it raises (``-ERROR``, bad bytes, I/O errors) is that future's exception.
 
-    ``timeout`` bounds connecting, writing and each read of the response. The wait for a
+    ``timeout`` bounds connecting, writing and reading each response (a deadline for the
+    whole response, however slowly its bytes arrive). The wait for a
     ``-CALLBACK`` is bounded by ``callback_timeout`` instead (``None``: until the server
     closes); it runs in the background, and when it ends without a callback no handler
     runs.
 
     Args:
         address: ``(host, port)`` of the server.
-        timeout: Seconds for connect, write and each response read; ``None`` for no limit.
+        timeout: Seconds for connect, for write and for each whole response; ``None`` for
+            no limit.
         final_callback: Called with the ``-OK`` response.
         socket_callback: Run on the IOLoop when the ``-CALLBACK`` arrives.
         io_loop: Ignored.
@@ -170,7 +215,7 @@ class AsyncGNTPConnection(BaseGNTPConnection):
             GNTPConnectionError: If the connection is refused or times out.
         """
         with _io_errors(self.address, 'connecting'):
-            self.stream = await TCPClient().connect(*self.address, timeout=self.timeout)
+            self.stream = await _shared_tcp_client().connect(*self.address, timeout=self.timeout)
 
     async def write_message(self, message: Union[bytes, List[bytes]]) -> None:  # type: ignore[override]
         """Write every byte of ``message`` (bytes, or a list of byte strings).
@@ -243,6 +288,10 @@ class AsyncGNTPConnection(BaseGNTPConnection):
                          exc_info=task.exception())
 
     async def _read(self, timeout: Optional[float], doing: str) -> Optional[bytes]:
+        # ``timeout`` bounds the whole message, not each read: a server dripping one byte
+        # (or one CR LF) at a time must not hold the call open any longer than that.
+        loop = IOLoop.current()
+        deadline = None if timeout is None else loop.time() + timeout
         while True:
             message = self.buffer.next_message()
             if message is not None or self.buffer.closed:
@@ -250,9 +299,12 @@ class AsyncGNTPConnection(BaseGNTPConnection):
             if self.stream is None:
                 return None
             with _io_errors(self.address, doing):
+                remaining = None if deadline is None else deadline - loop.time()
+                if remaining is not None and remaining <= 0:
+                    raise TimeoutError(doing)
                 try:
                     data = await _bounded(self.stream.read_bytes(65536, partial=True),
-                                          timeout)
+                                          remaining)
                 except StreamClosedError as exc:
                     if exc.real_error is not None:
                         raise

@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import socket
 from typing import Any, Callable, Iterator, List, Optional, Tuple, Type, Union
@@ -23,12 +24,14 @@ from .requests import BaseRequest, Response, parse_response
 from .wire import MessageBuffer
 
 __all__ = ['BaseGNTPConnection', 'GNTPConnection', 'GNTPClient', 'generate_messages',
-           'FinalCallback']
+           'FinalCallback', 'resolve', 'ip_literal_family']
 
 logger = logging.getLogger(__name__)
 
 FinalCallback = Callable[[Response], Any]
 Address = Tuple[str, int]
+#: ``(family, type, proto, canonname, sockaddr)``, as ``socket.getaddrinfo`` gives them.
+AddrInfo = Tuple[Any, Any, int, str, Any]
 
 
 class BaseGNTPConnection:
@@ -90,16 +93,59 @@ class BaseGNTPConnection:
         raise NotImplementedError
 
 
-@contextlib.contextmanager
-def _io_errors(address: Address, doing: str) -> Iterator[None]:
+def _connection_error(address: Address, doing: str, exc: OSError) -> GNTPConnectionError:
+    """Translate what a socket raised into the one error users see (``from exc`` keeps it)."""
+    if isinstance(exc, socket.timeout):
+        return GNTPConnectionError(f'{address[0]}:{address[1]}: timed out {doing}')
+    reason = exc.strerror or str(exc) or type(exc).__name__
+    return GNTPConnectionError(f'{address[0]}:{address[1]}: {doing} failed: {reason}')
+
+
+#: Bytes per recv(): responses are small (MAX_MESSAGE_SIZE), so one read usually has it all.
+_RECV_SIZE = 4096
+
+
+@functools.lru_cache(maxsize=256)
+def ip_literal_family(host: str) -> Optional[int]:
+    """``AF_INET`` or ``AF_INET6`` when ``host`` is an IP address literal, else ``None``."""
+    for family in (socket.AF_INET, socket.AF_INET6):
+        try:
+            socket.inet_pton(family, host)
+        except (OSError, ValueError):
+            continue
+        return family
+    return None
+
+
+def resolve(address: Address) -> List[AddrInfo]:
+    """The addresses to try for ``(host, port)``; IP literals need no lookup.
+
+    Raises:
+        GNTPConnectionError: If the host name cannot be resolved.
+    """
+    host, port = address
+    family = ip_literal_family(host)
+    if family is not None:
+        return [(family, socket.SOCK_STREAM, 0, '', (host, port))]
     try:
-        yield
-    except socket.timeout as exc:
-        raise GNTPConnectionError(f'{address[0]}:{address[1]}: timed out {doing}') from exc
+        return socket.getaddrinfo(host, port, 0, socket.SOCK_STREAM)
     except OSError as exc:
-        reason = exc.strerror or str(exc) or type(exc).__name__
-        raise GNTPConnectionError(f'{address[0]}:{address[1]}: {doing} failed: {reason}') \
-            from exc
+        raise _connection_error(address, 'resolving', exc) from exc
+
+
+def _connect(candidates: List[AddrInfo], timeout: Optional[float]) -> socket.socket:
+    """Connect to the first candidate that accepts (as ``socket.create_connection``)."""
+    error: Optional[OSError] = None
+    for family, type_, proto, _, sockaddr in candidates:
+        sock = socket.socket(family, type_, proto)
+        try:
+            sock.settimeout(timeout)
+            sock.connect(sockaddr)
+            return sock
+        except OSError as exc:
+            sock.close()
+            error = exc
+    raise error or OSError('no address to connect to')
 
 
 class GNTPConnection(BaseGNTPConnection):
@@ -118,6 +164,8 @@ class GNTPConnection(BaseGNTPConnection):
         key: The request's key (for encrypted responses).
         callback_timeout: Seconds to wait for a ``-CALLBACK``; ``None`` waits until the
             server closes.
+        max_response_size: Largest response accepted, in bytes.
+        addrinfo: Addresses already resolved for ``address`` (see :func:`resolve`).
 
     Raises:
         GNTPConnectionError: If the connection cannot be made.
@@ -128,23 +176,28 @@ class GNTPConnection(BaseGNTPConnection):
                  socket_callback: Optional[SocketCallback] = None, *,
                  key: Optional[Key] = None,
                  callback_timeout: Optional[float] = c.DEFAULT_CALLBACK_TIMEOUT,
-                 max_response_size: int = c.MAX_MESSAGE_SIZE) -> None:
+                 max_response_size: int = c.MAX_MESSAGE_SIZE,
+                 addrinfo: Optional[List[AddrInfo]] = None) -> None:
         super().__init__(final_callback, socket_callback, key)
         self.address = address
         self.timeout = timeout
         self.callback_timeout = callback_timeout
         self.buffer = MessageBuffer(max_response_size)
         self.sock: Optional[socket.socket] = None
-        with _io_errors(address, 'connecting'):
-            self.sock = socket.create_connection(address, timeout)
+        try:
+            self.sock = _connect(addrinfo or resolve(address), timeout)
+        except OSError as exc:
+            raise _connection_error(address, 'connecting', exc) from exc
 
     def write_message(self, message: Union[bytes, List[bytes]]) -> None:
         """Send every byte of ``message`` (bytes, or a list of byte strings)."""
         assert self.sock is not None, 'connection is closed'
         parts = [message] if isinstance(message, (bytes, bytearray)) else message
-        with _io_errors(self.address, 'sending'):
+        try:
             for part in parts:
                 self.sock.sendall(part)
+        except OSError as exc:
+            raise _connection_error(self.address, 'sending', exc) from exc
 
     def read_message(self, callback: Callable[[bytes], None]) -> None:
         """Read one message and call ``callback`` with it.
@@ -175,15 +228,19 @@ class GNTPConnection(BaseGNTPConnection):
             raise
 
     def _read(self, timeout: Optional[float], doing: str) -> Optional[bytes]:
-        if self.sock is None:
-            return self.buffer.next_message()
-        with _io_errors(self.address, doing):
-            self.sock.settimeout(timeout)
+        sock, buffer = self.sock, self.buffer
+        if sock is None:
+            return buffer.next_message()
+        try:
+            if sock.gettimeout() != timeout:  # settimeout() costs syscalls even when unchanged
+                sock.settimeout(timeout)
             while True:
-                message = self.buffer.next_message()
-                if message is not None or self.buffer.closed:
+                message = buffer.next_message()
+                if message is not None or buffer.closed:
                     return message
-                self.buffer.feed(self.sock.recv(65536))
+                buffer.feed(sock.recv(_RECV_SIZE))
+        except OSError as exc:
+            raise _connection_error(self.address, doing, exc) from exc
 
     def close(self) -> None:
         """Close the socket (idempotent)."""
@@ -215,10 +272,6 @@ def generate_messages(sock: socket.socket, buffer_size: int = 1024,
             print(parse_response(message))
     """
     buffer = MessageBuffer(max_size)
-    try:
-        address = sock.getpeername()[:2]
-    except OSError:
-        address = ('?', 0)
     while True:
         message = buffer.next_message()
         if message is not None:
@@ -226,8 +279,14 @@ def generate_messages(sock: socket.socket, buffer_size: int = 1024,
             continue
         if buffer.closed:
             return
-        with _io_errors(address, 'reading'):
+        try:
             buffer.feed(sock.recv(buffer_size))
+        except OSError as exc:
+            try:
+                address = sock.getpeername()[:2]
+            except OSError:
+                address = ('?', 0)
+            raise _connection_error(address, 'reading', exc) from exc
 
 
 class GNTPClient:
@@ -268,6 +327,9 @@ class GNTPClient:
         if connection_class is not None:
             self.connection_class = connection_class
         self.packer_factory = MessagePackerFactory(password, key_hashing, encryption)
+        # The host is looked up once, and again only after a failed connect: a lookup
+        # costs more than the rest of a request's Python work.
+        self._addrinfo: Optional[List[AddrInfo]] = None
 
     def process_request(self, request: BaseRequest, callback: Optional[FinalCallback] = None,
                         **kwargs: Any) -> Response:
@@ -296,9 +358,7 @@ class GNTPClient:
             if callback is not None:
                 callback(response)
 
-        connection = self.connection_class(self.address, self.timeout, final_callback,
-                                           kwargs.get('socket_callback'), key=packer.key,
-                                           callback_timeout=self.callback_timeout)
+        connection = self._connect(final_callback, kwargs.get('socket_callback'), packer.key)
         try:
             try:
                 connection.write_message(message)
@@ -314,6 +374,21 @@ class GNTPClient:
         finally:
             connection.close()
         return results[0]
+
+    def _connect(self, final_callback: FinalCallback, socket_callback: Optional[SocketCallback],
+                 key: Optional[Key]) -> Any:
+        extra = {}
+        if self.connection_class is GNTPConnection:
+            if self._addrinfo is None:
+                self._addrinfo = resolve(self.address)
+            extra['addrinfo'] = self._addrinfo
+        try:
+            return self.connection_class(self.address, self.timeout, final_callback,
+                                         socket_callback, key=key,
+                                         callback_timeout=self.callback_timeout, **extra)
+        except GNTPConnectionError:
+            self._addrinfo = None  # the host may have moved: look it up again next time
+            raise
 
     def __repr__(self) -> str:
         return (f'<{type(self).__name__} address={self.address[0]}:{self.address[1]} '

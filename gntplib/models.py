@@ -132,6 +132,8 @@ def format_header_value(value: Any) -> Optional[str]:
     become LF: a value can never end a header line early (no header injection), and a bare
     LF is GNTP's own way to break a line inside a value.
     """
+    if type(value) is str and '\r' not in value:  # the common case, first
+        return value
     if value is None:
         return None
     if isinstance(value, bool):

@@ -71,14 +71,18 @@ class InformationLinePacker:
 
 class HeaderPacker:
     """Packs one header line; leaves the header out when its value is ``None`` or empty
-    (GfW drops ``Name: `` with an empty value, §3.3)."""
+    (GfW drops a ``Name:`` line with an empty value, §3.3)."""
+
+    @staticmethod
+    def format(name: str, value: Any) -> str:
+        """Return the line as text, with its CR LF (``''`` to leave the header out)."""
+        text = format_header_value(value)
+        return f'{name}: {text}\r\n' if text else ''
 
     @staticmethod
     def pack(name: str, value: Any) -> bytes:
-        text = format_header_value(value)
-        if not text:
-            return b''
-        return f'{name}: {text}\r\n'.encode('utf-8')
+        """Return the line as UTF-8 bytes, with its CR LF (``b''`` to leave it out)."""
+        return HeaderPacker.format(name, value).encode('utf-8')
 
 
 class SectionPacker:
@@ -93,15 +97,18 @@ class SectionPacker:
 
     def pack(self, sections: List[RawSection]) -> bytes:
         """Return the header block: sections joined by blank lines, without the last one."""
+        format_line = HeaderPacker.format
         packed = []
         for section in sections:
-            lines = []
             for name, value in section:
-                lines.append(HeaderPacker.pack(name, value))
+                if value is None:  # most optional headers are absent: skip them early
+                    continue
+                packed.append(format_line(name, value))
                 if isinstance(value, Resource) and value.data is not None:
                     self.resources.append((value.unique_value() or '', value.data))
-            packed.append(b''.join(lines))
-        return c.LINE_DELIMITER.join(packed)
+            packed.append('\r\n')
+        # Encode once: the blank line after the last section is not part of the block.
+        return ''.join(packed)[:-2].encode('utf-8')
 
 
 def _clashes_with_framing(ciphertext: bytes) -> bool:
@@ -206,7 +213,8 @@ def pack_response(response: Response, cipher: Optional[Cipher] = None) -> bytes:
         cipher: Encrypt ``-OK`` and ``-CALLBACK`` with this cipher (the spec's optional mode,
             §9.6). ``-ERROR`` is always plain.
     """
-    block = b''.join(HeaderPacker.pack(name, value) for name, value in response.headers.items())
+    block = ''.join(HeaderPacker.format(name, value)
+                    for name, value in response.headers.items()).encode('utf-8')
     if cipher is None or response.message_type == c.RESPONSE_ERROR:
         return _response_head(response, 'NONE') + block + c.LINE_DELIMITER
     return _response_head(response, cipher.info_token) + cipher.encrypt(block) + \

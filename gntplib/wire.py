@@ -208,7 +208,10 @@ class MessageBuffer:
         means the stream is exhausted.
         """
         data = self._data
-        _skip_line_breaks(data)
+        if not data:
+            return None
+        if data[0] in b'\r\n':
+            _skip_line_breaks(data)
         end = data.find(MESSAGE_DELIMITER)
         if end >= 0:
             if end > self.max_size:

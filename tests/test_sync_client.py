@@ -457,4 +457,6 @@ def test_a_thousand_failed_calls_leak_no_sockets():
                 with pytest.raises(GNTPConnectionError):
                     publisher.publish('e', 'no answer')
         assert peer.wait_idle()
-        assert _open_fds() == before
+        # Other tests' peers may still be closing sockets in their threads, so allow a few;
+        # a leak here would be hundreds.
+        assert _open_fds() - before < 10
