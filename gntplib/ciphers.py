@@ -16,6 +16,7 @@ Example:
 
 from __future__ import annotations
 
+import functools
 from typing import Any, Dict, Optional, Tuple
 
 from .constants import random_bytes
@@ -33,6 +34,7 @@ _CIPHER_MODULES: Dict[str, Tuple[str, int]] = {
 }
 
 
+@functools.lru_cache(maxsize=None)
 def _cipher_module(algorithm_id: str) -> Any:
     """Import the Cryptodome cipher module lazily, so ``import gntplib`` stays light."""
     module_name = _CIPHER_MODULES[algorithm_id][0]
