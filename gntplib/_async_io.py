@@ -189,7 +189,10 @@ class AsyncGNTPConnection(BaseGNTPConnection):
         io_loop: Ignored.
         key: The request's key (for encrypted responses).
         callback_timeout: Seconds to wait for a ``-CALLBACK`` after ``-OK``.
-        max_response_size: Largest response accepted, in bytes.
+        max_response_size: Largest response accepted, in bytes (default 4096,
+            :data:`~gntplib.constants.MAX_MESSAGE_SIZE`); a larger one raises
+            :class:`~gntplib.exceptions.GNTPProtocolError`. To change it for a client, pass
+            ``connection_class=functools.partial(AsyncGNTPConnection, max_response_size=n)``.
 
     .. deprecated:: 1.0
        ``io_loop`` is ignored; the current IOLoop is used.

@@ -60,7 +60,7 @@ class AsyncGNTPClient(GNTPClient):
     Args:
         host: Server host name or address.
         port: Server port.
-        timeout: Seconds allowed for connect, write and each response read, and for
+        timeout: Seconds allowed for connect, write and each whole response, and for
             fetching each :class:`AsyncResource`.
         password: Password for authentication, or ``None``.
         key_hashing: Key-hashing algorithm (default :data:`gntplib.keys.SHA256`).

@@ -12,6 +12,7 @@ import contextlib
 import functools
 import logging
 import socket
+import time
 from typing import Any, Callable, Iterator, List, Optional, Tuple, Type, Union
 
 from . import constants as c
@@ -151,14 +152,15 @@ def _connect(candidates: List[AddrInfo], timeout: Optional[float]) -> socket.soc
 class GNTPConnection(BaseGNTPConnection):
     """A blocking-socket connection to a GNTP server.
 
-    The ``timeout`` bounds connecting, sending and each read of a response. The wait for
+    The ``timeout`` bounds connecting, sending and each whole response. The wait for
     a ``-CALLBACK`` after ``-OK`` is bounded by ``callback_timeout`` instead (a human may
     take a while to click); when it runs out, the connection is closed and no handler
     runs.
 
     Args:
         address: ``(host, port)`` of the server.
-        timeout: Seconds for connect, send and each response read.
+        timeout: Seconds for connect, send and each whole response (a deadline, however
+            slowly the bytes arrive).
         final_callback: Called with the ``-OK`` response.
         socket_callback: Run when the ``-CALLBACK`` arrives.
         key: The request's key (for encrypted responses).
@@ -234,10 +236,20 @@ class GNTPConnection(BaseGNTPConnection):
         try:
             if sock.gettimeout() != timeout:  # settimeout() costs syscalls even when unchanged
                 sock.settimeout(timeout)
+            # ``timeout`` bounds the whole message, not each recv(): a server dripping one
+            # byte (or one CR LF) at a time must not hold the call open any longer.
+            deadline = None if timeout is None else time.monotonic() + timeout
+            reads = 0
             while True:
                 message = buffer.next_message()
                 if message is not None or buffer.closed:
                     return message
+                if reads and deadline is not None:
+                    remaining = deadline - time.monotonic()
+                    if remaining <= 0:
+                        raise socket.timeout('timed out')
+                    sock.settimeout(remaining)
+                reads += 1
                 buffer.feed(sock.recv(_RECV_SIZE))
         except OSError as exc:
             raise _connection_error(self.address, doing, exc) from exc
@@ -295,7 +307,7 @@ class GNTPClient:
     Args:
         host: Server host name or address.
         port: Server port.
-        timeout: Seconds allowed for connect, send and each response read.
+        timeout: Seconds allowed for connect, send and each whole response.
         password: Password for authentication, or ``None``.
         key_hashing: Key-hashing algorithm (default :data:`gntplib.keys.SHA256`).
         encryption: Encryption algorithm from :mod:`gntplib.ciphers`, or ``None``.

@@ -35,19 +35,23 @@ DEFAULT_CALLBACK_TIMEOUT = 60.0
 #: Subscription TTL assumed until the hub answers (what gntplib 0.5 assumed too).
 DEFAULT_TTL = 60
 
-# Message limits
+# Message limits. A peer exceeding one gets a clear error (the client raises
+# GNTPProtocolError; the server answers -ERROR 300, or 301 for the information line) and
+# memory stays bounded: the server holds at most MAX_REQUEST_SIZE (+ one resource being
+# read) per connection. The server's are configurable with gntplib.reader.ReaderLimits,
+# the client's with the connections' ``max_response_size``.
 #: Largest response a client accepts, in bytes (a -OK, -ERROR or -CALLBACK).
 MAX_MESSAGE_SIZE = 4096
 #: Longest information line, in bytes (a SHA512 line is about 230 bytes).
 MAX_LINE_SIZE = 1024
-#: Largest request (headers and every resource) the embedded server reads.
-MAX_REQUEST_SIZE = 80 * 1024 * 1024
-#: Largest header block of a request (all sections, before any binary resource).
+#: Largest request (headers and every resource) the embedded server reads: 16 MiB.
+MAX_REQUEST_SIZE = 16 * 1024 * 1024
+#: Largest header block of a request (all sections, before any binary resource): 1 MiB.
 MAX_HEADER_BLOCK_SIZE = 1024 * 1024
-#: Most header lines in one request, across all sections.
+#: Most header lines in one request, across all sections (also caps Notifications-Count).
 MAX_HEADER_COUNT = 1000
-#: Largest single binary resource the embedded server reads.
-MAX_RESOURCE_SIZE = 64 * 1024 * 1024
+#: Largest single binary resource the embedded server reads: 8 MiB (icons are kilobytes).
+MAX_RESOURCE_SIZE = 8 * 1024 * 1024
 #: Most binary sections in one request.
 MAX_RESOURCE_COUNT = 64
 #: Salt bytes per message (the spec asks for 4 to 16).

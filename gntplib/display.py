@@ -337,7 +337,7 @@ class NotifySendDisplay(Display):
         self.command = command
         self.path = shutil.which(command)
         self.expire_time = expire_time
-        self._children: List[subprocess.Popen] = []
+        self._children: List['subprocess.Popen[bytes]'] = []
         self._icon_dir: Optional[str] = None
         self._warned = False
 

@@ -15,13 +15,13 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from typing import Callable, Dict, Iterable, Optional
+from typing import Callable, Dict, Iterable, Optional, Tuple, Union
 
 from .constants import SALT_SIZE, random_bytes
 from .exceptions import GNTPValidationError
 
 __all__ = ['Algorithm', 'Key', 'MD5', 'SHA1', 'SHA256', 'SHA512', 'ALGORITHMS',
-           'get_algorithm', 'find_matching_key']
+           'get_algorithm', 'find_matching_key', 'password_tuple']
 
 _HASH_FUNCTIONS: Dict[str, Callable[[bytes], 'hashlib._Hash']] = {
     'MD5': hashlib.md5,
@@ -157,6 +157,15 @@ class Key:
 
     def __hash__(self) -> int:
         return hash((self.algorithm_id, self.key_hash))
+
+
+def password_tuple(password: Union[None, str, Iterable[str]]) -> Tuple[str, ...]:
+    """Normalise "no password", one password or several into a tuple of passwords."""
+    if password is None:
+        return ()
+    if isinstance(password, str):
+        return (password,)
+    return tuple(password)
 
 
 def find_matching_key(passwords: Iterable[str], algorithm_id: str, key_hash: bytes,

@@ -16,6 +16,8 @@ Example:
 
 from __future__ import annotations
 
+import dataclasses
+import re
 from typing import Dict, Iterable, List, Optional, Set, Tuple, Union
 
 from . import constants as c
@@ -23,37 +25,48 @@ from .ciphers import Cipher
 from .exceptions import (
     GNTPAuthenticationError, GNTPEncryptionError, GNTPProtocolError, GNTPResponseError,
 )
-from .keys import Key, find_matching_key
+from .keys import Key, find_matching_key, password_tuple
 from .requests import BaseRequest, build_request, resource_or_text
 from .wire import InfoLine, Section, parse_header_line, parse_info_line, parse_sections
 
 __all__ = ['RequestReader', 'ReceivedMessage', 'ReaderLimits', 'parse_request']
 
 
+@dataclasses.dataclass
 class ReaderLimits:
-    """Size limits a :class:`RequestReader` enforces; a peer exceeding one gets -ERROR 300.
+    """Size limits a :class:`RequestReader` enforces; a peer exceeding one gets -ERROR 300
+    (301 for the information line) with a description naming the limit, e.g.
+    ``resource of 9000000 bytes is over the limit of 8388608 bytes``.
 
-    Args:
-        max_request_size: Whole request, headers and resources, in bytes.
-        max_line_size: Information line, in bytes.
-        max_header_block_size: All header sections together, in bytes.
-        max_header_count: Header lines across all sections.
-        max_resource_size: One binary resource, in bytes.
-        max_resource_count: Binary sections in one request.
+    They bound what one connection can make the server hold: at most
+    ``max_request_size`` bytes of headers and resources, plus the resource being read. A
+    ``Length`` over ``max_resource_size`` is refused before any of its bytes are read,
+    and a line or header block over its limit as soon as it grows past it, so a peer
+    streaming 100 MB costs the server no more than these limits (see the README's
+    "Reliability" section for measured figures).
+
+    Attributes:
+        max_request_size: Whole request, headers and resources, in bytes (default
+            16 MiB, :data:`~gntplib.constants.MAX_REQUEST_SIZE`).
+        max_line_size: Information line, in bytes (default 1024).
+        max_header_block_size: All header sections together, in bytes (default 1 MiB).
+        max_header_count: Header lines across all sections, and the largest
+            ``Notifications-Count`` (default 1000).
+        max_resource_size: One binary resource, in bytes (default 8 MiB).
+        max_resource_count: Binary sections in one request (default 64).
+
+    Example:
+        >>> limits = ReaderLimits(max_resource_size=1024 * 1024)   # 1 MiB icons at most
+        >>> limits.max_request_size
+        16777216
     """
 
-    def __init__(self, max_request_size: int = c.MAX_REQUEST_SIZE,
-                 max_line_size: int = c.MAX_LINE_SIZE,
-                 max_header_block_size: int = c.MAX_HEADER_BLOCK_SIZE,
-                 max_header_count: int = c.MAX_HEADER_COUNT,
-                 max_resource_size: int = c.MAX_RESOURCE_SIZE,
-                 max_resource_count: int = c.MAX_RESOURCE_COUNT) -> None:
-        self.max_request_size = max_request_size
-        self.max_line_size = max_line_size
-        self.max_header_block_size = max_header_block_size
-        self.max_header_count = max_header_count
-        self.max_resource_size = max_resource_size
-        self.max_resource_count = max_resource_count
+    max_request_size: int = c.MAX_REQUEST_SIZE
+    max_line_size: int = c.MAX_LINE_SIZE
+    max_header_block_size: int = c.MAX_HEADER_BLOCK_SIZE
+    max_header_count: int = c.MAX_HEADER_COUNT
+    max_resource_size: int = c.MAX_RESOURCE_SIZE
+    max_resource_count: int = c.MAX_RESOURCE_COUNT
 
 
 class ReceivedMessage:
@@ -102,6 +115,12 @@ class ReceivedMessage:
 
 # Reader states
 _INFO, _HEADERS, _RESOURCE_HEADER, _RESOURCE_DATA, _DONE = range(5)
+_NOT_LINE_BREAK = re.compile(rb'[^\r\n]')
+#: How often an encrypted header block is extended past a CR LF CR LF that does not end it
+#: (§9.5): a real ciphertext holds one by accident about once in 65,000 messages, so a few
+#: retries are plenty, and a bound keeps a block full of CR LF CR LF from costing one
+#: decryption per delimiter.
+_MAX_DECRYPT_RETRIES = 8
 
 
 class RequestReader:
@@ -124,12 +143,7 @@ class RequestReader:
 
     def __init__(self, password: Union[None, str, Iterable[str]] = None,
                  require_key: bool = False, limits: Optional[ReaderLimits] = None) -> None:
-        if password is None:
-            self._passwords: Tuple[str, ...] = ()
-        elif isinstance(password, str):
-            self._passwords = (password,)
-        else:
-            self._passwords = tuple(password)
+        self._passwords = password_tuple(password)
         self.require_key = require_key
         self.limits = limits or ReaderLimits()
         self._buffer = bytearray()
@@ -211,10 +225,10 @@ class RequestReader:
         raise AssertionError('unreachable reader state')  # pragma: no cover
 
     def _skip_line_breaks(self) -> None:
-        buf, pos = self._buffer, self._pos
-        while pos < len(buf) and buf[pos] in b'\r\n':
-            pos += 1
-        self._pos = pos
+        # A regex scans at C speed: a peer sending megabytes of CR LF must not cost a
+        # Python-level loop per byte.
+        match = _NOT_LINE_BREAK.search(self._buffer, self._pos)
+        self._pos = len(self._buffer) if match is None else match.start()
 
     def _check_total(self) -> None:
         if len(self._buffer) - self._request_start > self.limits.max_request_size:
@@ -308,8 +322,7 @@ class RequestReader:
             raise GNTPProtocolError('empty header section')
         return [parse_header_line(line) for line in lines]
 
-    @staticmethod
-    def _notification_count(section: Section) -> int:
+    def _notification_count(self, section: Section) -> int:
         value = next((v for n, v in section if n.lower() == 'notifications-count'), None)
         if value is None:
             raise GNTPProtocolError('Required header missing: Notifications-Count',
@@ -318,8 +331,9 @@ class RequestReader:
             count = int(value)
         except ValueError:
             raise GNTPProtocolError(f'Notifications-Count is not a number: {value!r}') from None
-        if not 1 <= count <= c.MAX_HEADER_COUNT:
-            raise GNTPProtocolError(f'Notifications-Count must be at least 1, got {count}')
+        if not 1 <= count <= self.limits.max_header_count:
+            raise GNTPProtocolError(f'Notifications-Count must be at least 1 and at most '
+                                    f'{self.limits.max_header_count}, got {count}')
         return count
 
     def _read_encrypted_headers(self) -> Union[bool, ReceivedMessage]:
@@ -328,6 +342,7 @@ class RequestReader:
         assert self._cipher is not None and self._info is not None
         buf = self._buffer
         search_from = self._pos
+        retries = 0
         while True:
             end = buf.find(c.MESSAGE_DELIMITER, search_from)
             if end < 0:
@@ -338,12 +353,20 @@ class RequestReader:
                 plaintext = self._cipher.decrypt(bytes(buf[self._pos:end]))
                 sections = parse_sections(plaintext + c.LINE_DELIMITER)
                 break
-            except GNTPEncryptionError as exc:
-                if buf.find(c.MESSAGE_DELIMITER, end + 1) >= 0:
+            except (GNTPEncryptionError, GNTPProtocolError) as exc:
+                retries += 1
+                if retries <= _MAX_DECRYPT_RETRIES and \
+                        buf.find(c.MESSAGE_DELIMITER, end + 1) >= 0:
                     search_from = end + 1
                     continue
+                # GNTP has no MAC: bad padding, or a plaintext that is not header lines,
+                # means a wrong key or tampered ciphertext (400). The decrypted bytes are
+                # not quoted: the -ERROR travels in the clear.
+                reason = exc if isinstance(exc, GNTPEncryptionError) \
+                    else 'the plaintext is not GNTP headers'
                 raise GNTPAuthenticationError(
-                    f'cannot decrypt the request (wrong key or tampered data): {exc}') from exc
+                    f'cannot decrypt the request (wrong key or tampered data): {reason}') \
+                    from (exc if isinstance(exc, GNTPEncryptionError) else None)
         self._pos = end + 4
         self._header_count = sum(len(s) for s in sections)
         if self._header_count > self.limits.max_header_count:
@@ -408,7 +431,10 @@ class RequestReader:
         if len(buf) - self._pos < length:
             return False
         if not self._discarding:
-            payload = bytes(buf[self._pos:self._pos + length])
+            # One copy, through a view: slicing the bytearray would copy it twice, and
+            # a resource can be max_resource_size bytes.
+            with memoryview(buf) as view:
+                payload = bytes(view[self._pos:self._pos + length])
             if self._cipher is not None and payload:
                 try:
                     payload = self._cipher.decrypt(payload)

@@ -21,7 +21,9 @@ import itertools
 import logging
 import socket
 import threading
-from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Set, Tuple, Union
+from typing import (
+    Any, Callable, Dict, Iterable, List, Optional, Sequence, Set, Tuple, Union, cast,
+)
 
 from tornado.ioloop import IOLoop
 from tornado.iostream import IOStream
@@ -36,6 +38,7 @@ from ._serving import (
 )
 from .display import Display, DisplayEvent, format_address
 from .exceptions import GNTPConnectionError, GNTPResponseError, GNTPValidationError
+from .keys import password_tuple
 from .reader import ReaderLimits, RequestReader
 from .requests import BaseRequest, NotifyRequest, RegisterRequest, Response, SubscribeRequest
 
@@ -71,11 +74,16 @@ class GNTPServer(TCPServer):
         notification_timeout: Seconds after which a pending socket callback of a non-sticky
             notification is answered ``TIMEDOUT``; ``None`` waits until the client leaves.
         display: A :class:`~gntplib.display.Display` or a list of them.
-        limits: :class:`~gntplib.reader.ReaderLimits` for requests.
+        limits: :class:`~gntplib.reader.ReaderLimits` for requests (default: 16 MiB per
+            request, 8 MiB and 64 per resource, 1 MiB and 1000 lines of headers, 1 KiB
+            information line); a peer over one gets ``-ERROR`` 300 (301 for the line).
         idle_timeout: Seconds a connection may stay silent while sending a request (then
             ``-ERROR`` 200); also the time allowed to drain a connection after answering.
-        request_timeout: Seconds allowed for a whole request to arrive.
-        max_connections: Open connections beyond this are closed at once.
+        request_timeout: Seconds allowed for a whole request to arrive (then ``-ERROR``
+            200), however steadily it trickles in.
+        max_connections: Open connections beyond this are closed at once. With
+            ``limits``, it bounds the memory requests can take: about
+            ``max_connections * limits.max_request_size`` at worst.
         forward_timeout: Seconds allowed for forwarding one request to a subscriber.
         max_received: How many entries :attr:`received`, :attr:`errors` and :attr:`forwards`
             keep (oldest dropped first).
@@ -113,12 +121,7 @@ class GNTPServer(TCPServer):
             super().__init__(**kwargs)
         except TypeError as exc:
             raise GNTPValidationError(f'invalid server argument: {exc}') from None
-        if password is None:
-            self._passwords: Tuple[str, ...] = ()
-        elif isinstance(password, str):
-            self._passwords = (password,)
-        else:
-            self._passwords = tuple(password)
+        self._passwords = password_tuple(password)
         if not all(isinstance(p, str) and p for p in self._passwords):
             raise GNTPValidationError('passwords must be non-empty strings')
         self.require_password = require_password
@@ -558,32 +561,35 @@ class ServerThread:
     @property
     def received(self) -> List[BaseRequest]:
         """A copy of the server's :attr:`~GNTPServer.received` list."""
-        return self.call(lambda: list(self._server().received))
+        return cast(List[BaseRequest], self.call(lambda: list(self._server().received)))
 
     @property
     def errors(self) -> List[Tuple[str, int, str]]:
         """A copy of the server's :attr:`~GNTPServer.errors` list."""
-        return self.call(lambda: list(self._server().errors))
+        return cast(List[Tuple[str, int, str]], self.call(lambda: list(self._server().errors)))
 
     @property
     def forwards(self) -> List[Tuple[str, str, Optional[str]]]:
         """A copy of the server's :attr:`~GNTPServer.forwards` list."""
-        return self.call(lambda: list(self._server().forwards))
+        return cast(List[Tuple[str, str, Optional[str]]],
+                    self.call(lambda: list(self._server().forwards)))
 
     @property
     def applications(self) -> Dict[str, RegisteredApplication]:
         """A copy of the server's application registry."""
-        return self.call(lambda: dict(self._server().applications))
+        return cast(Dict[str, RegisteredApplication],
+                    self.call(lambda: dict(self._server().applications)))
 
     @property
     def subscribers(self) -> Dict[str, Subscription]:
         """A copy of the server's subscriptions."""
-        return self.call(lambda: dict(self._server().subscribers))
+        return cast(Dict[str, Subscription], self.call(lambda: dict(self._server().subscribers)))
 
     @property
     def pending_callbacks(self) -> Dict[int, PendingCallback]:
         """A copy of the server's pending socket callbacks."""
-        return self.call(lambda: dict(self._server().pending_callbacks))
+        return cast(Dict[int, PendingCallback],
+                    self.call(lambda: dict(self._server().pending_callbacks)))
 
     def wait_for(self, predicate: Callable[[GNTPServer], Any], timeout: float = 5.0) -> None:
         """Block until ``predicate(server)`` is true (evaluated on the server's loop).
@@ -604,7 +610,7 @@ class ServerThread:
 
         async def wait() -> List[BaseRequest]:
             return list(await server.wait_for_requests(count, timeout))
-        return self.call(wait, timeout=timeout + 5)
+        return cast(List[BaseRequest], self.call(wait, timeout=timeout + 5))
 
     def send_callback(self, target: Any, result: str = 'CLICK', timeout: float = 5.0) -> bool:
         """Trigger a pending socket callback (see :meth:`GNTPServer.send_callback`) and wait

@@ -14,8 +14,12 @@ import threading
 from typing import Callable, List, Optional, Union
 
 from gntplib.packers import pack_response
-from gntplib.reader import ReceivedMessage, RequestReader
+from gntplib.reader import ReaderLimits, ReceivedMessage, RequestReader
 from gntplib.requests import Response
+
+#: A scripted peer checks what clients send, not the server's default size limits: it
+#: takes the 40 MB resources the client tests send.
+PEER_LIMITS = ReaderLimits(max_request_size=128 << 20, max_resource_size=128 << 20)
 
 Reply = Union[bytes, List[bytes], None]
 Script = Callable[['Connection'], Reply]
@@ -30,7 +34,7 @@ class Connection:
         self.message: Optional[ReceivedMessage] = None
 
     def read_request(self) -> ReceivedMessage:
-        reader = RequestReader(self.peer.password)
+        reader = RequestReader(self.peer.password, limits=PEER_LIMITS)
         while True:
             message = reader.next_message()
             if message is not None:

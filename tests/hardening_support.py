@@ -1,0 +1,149 @@
+"""Helpers shared by the ``test_hardening_*`` modules: leak probes and subprocess peers."""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import json
+import logging
+import os
+import subprocess
+import sys
+import threading
+from pathlib import Path
+from typing import Any, Dict, Iterator, List, Optional, Set, Tuple
+
+import pytest
+
+TESTS = Path(__file__).resolve().parent
+ROOT = TESTS.parent
+HAVE_PROC = os.path.isdir('/proc/self/fd')
+needs_proc = pytest.mark.skipif(not HAVE_PROC, reason='needs /proc to count descriptors')
+
+
+# -- leaks -----------------------------------------------------------------------------------
+
+def open_fds() -> Set[Tuple[int, str]]:
+    """This process's open descriptors as ``(fd, what it points at)``.
+
+    Comparing sets (rather than counts) is immune to descriptors other tests' leftovers
+    close in the meantime; what the code under test leaves open shows up as new entries.
+    """
+    gc.collect()
+    found = set()
+    for name in os.listdir('/proc/self/fd'):
+        try:
+            found.add((int(name), os.readlink(f'/proc/self/fd/{name}')))
+        except OSError:  # the descriptor listdir itself used, closed since
+            pass
+    return found
+
+
+def new_sockets(before: Set[Tuple[int, str]]) -> List[Tuple[int, str]]:
+    """Sockets open now that were not open in ``before``."""
+    return sorted(entry for entry in open_fds() - before if entry[1].startswith('socket:'))
+
+
+def live_timers(loop: asyncio.AbstractEventLoop) -> int:
+    """Timer handles scheduled on ``loop`` and not cancelled (asyncio keeps cancelled ones
+    in its heap until they come due, so those are not counted)."""
+    scheduled = getattr(loop, '_scheduled', [])
+    return sum(1 for handle in scheduled if not handle.cancelled())
+
+
+def other_tasks() -> Set['asyncio.Task[Any]']:
+    """Tasks on the running loop other than the caller's."""
+    return asyncio.all_tasks() - {asyncio.current_task()}
+
+
+# -- logs --------------------------------------------------------------------------------------
+
+class Records(logging.Handler):
+    """Collects every record of the ``gntplib`` loggers, from any thread."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.records: List[logging.LogRecord] = []
+        self._lock2 = threading.Lock()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        with self._lock2:
+            self.records.append(record)
+
+    def at_least(self, level: int) -> List[logging.LogRecord]:
+        with self._lock2:
+            return [r for r in self.records if r.levelno >= level]
+
+    def text(self) -> str:
+        """Every record formatted as a log line would be, tracebacks included."""
+        formatter = logging.Formatter('%(levelname)s %(name)s %(message)s')
+        with self._lock2:
+            return '\n'.join(formatter.format(r) for r in self.records)
+
+
+@pytest.fixture
+def gntplib_logs() -> Iterator[Records]:
+    """Every ``gntplib`` log record at DEBUG and up while the test runs."""
+    handler = Records()
+    logger = logging.getLogger('gntplib')
+    old_level = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG)
+    try:
+        yield handler
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(old_level)
+
+
+# -- subprocess peers --------------------------------------------------------------------------
+
+def python_env() -> Dict[str, str]:
+    env = dict(os.environ)
+    env['PYTHONPATH'] = os.pathsep.join([str(ROOT)] + ([env['PYTHONPATH']]
+                                                       if env.get('PYTHONPATH') else []))
+    return env
+
+
+class Subprocess:
+    """A helper script from tests/ in its own Python; talks JSON lines on stdout."""
+
+    def __init__(self, script: str, *args: str) -> None:
+        self.script = script
+        self.proc = subprocess.Popen([sys.executable, str(TESTS / script), *args],
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+                                     env=python_env(), cwd=str(ROOT))
+
+    def record(self, timeout: float = 60) -> Dict[str, Any]:
+        """The next JSON line it prints (fails if it exits first or ``timeout`` passes)."""
+        lines: List[Optional[str]] = []
+        assert self.proc.stdout is not None
+        stdout = self.proc.stdout
+        reader = threading.Thread(target=lambda: lines.append(stdout.readline() or None),
+                                  daemon=True)
+        reader.start()
+        reader.join(timeout)
+        if not lines or lines[0] is None:
+            self.proc.kill()
+            raise AssertionError(f'{self.script} printed nothing '
+                                 f'(exit code {self.proc.poll()})')
+        result: Dict[str, Any] = json.loads(lines[0])
+        return result
+
+    def say(self, line: str) -> None:
+        assert self.proc.stdin is not None
+        self.proc.stdin.write(line + '\n')
+        self.proc.stdin.flush()
+
+    def stop(self, timeout: float = 10) -> None:
+        for pipe in (self.proc.stdin, self.proc.stdout):
+            try:
+                if pipe is not None:
+                    pipe.close()
+            except OSError:
+                pass
+        try:
+            self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(timeout)
