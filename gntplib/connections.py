@@ -8,7 +8,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import logging
 import socket
@@ -258,8 +257,10 @@ class GNTPConnection(BaseGNTPConnection):
         """Close the socket (idempotent)."""
         if self.sock is not None:
             sock, self.sock = self.sock, None
-            with contextlib.suppress(OSError):
+            try:
                 sock.close()
+            except OSError:  # nothing left to do with a socket that fails to close
+                pass
 
 
 def generate_messages(sock: socket.socket, buffer_size: int = 1024,

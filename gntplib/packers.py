@@ -97,18 +97,22 @@ class SectionPacker:
 
     def pack(self, sections: List[RawSection]) -> bytes:
         """Return the header block: sections joined by blank lines, without the last one."""
-        format_line = HeaderPacker.format
         packed = []
         for section in sections:
             for name, value in section:
                 if value is None:  # most optional headers are absent: skip them early
                     continue
-                packed.append(format_line(name, value))
+                text = format_header_value(value)
+                if text:
+                    packed.append(f'{name}: {text}\r\n')
                 if isinstance(value, Resource) and value.data is not None:
                     self.resources.append((value.unique_value() or '', value.data))
             packed.append('\r\n')
         # Encode once: the blank line after the last section is not part of the block.
         return ''.join(packed)[:-2].encode('utf-8')
+
+
+_PLAIN = NullCipher()
 
 
 def _clashes_with_framing(ciphertext: bytes) -> bool:
@@ -132,7 +136,7 @@ class MessagePacker:
     def __init__(self, key: Optional[Key] = None,
                  cipher: Optional[Union[Cipher, NullCipher]] = None) -> None:
         self.key = key
-        self.cipher: Union[Cipher, NullCipher] = cipher if cipher is not None else NullCipher()
+        self.cipher: Union[Cipher, NullCipher] = cipher if cipher is not None else _PLAIN
 
     def pack(self, request: BaseRequest) -> bytes:
         """Return the complete message for ``request``."""

@@ -378,7 +378,7 @@ def parse_response(message: bytes, expected_type: Optional[str] = None,
     if info.iv is not None:
         block = _decrypt_response_block(block, info.encryption_algorithm_id, info.iv, key)
     sections = parse_sections(block)
-    headers = HeaderDict(pair for section in sections for pair in section)
+    headers = HeaderDict([pair for section in sections for pair in section])
     response = Response(info.message_type, headers, info.encryption_algorithm_id)
     if expected_type is not None and response.message_type != expected_type:
         if response.message_type == c.RESPONSE_ERROR:

@@ -31,9 +31,13 @@ class HeaderDict(MutableMapping[str, str]):
     """
 
     def __init__(self, items: Optional[Iterable[Tuple[str, str]]] = None) -> None:
-        self._store: Dict[str, Tuple[str, str]] = {}
-        for name, value in (items.items() if isinstance(items, Mapping) else items or ()):
-            self[name] = value
+        # Concrete types first: an ABC isinstance check costs more than the parse itself.
+        if items is None or isinstance(items, (list, tuple)):
+            pairs = items or ()
+        else:
+            pairs = items.items() if isinstance(items, Mapping) else items
+        self._store: Dict[str, Tuple[str, str]] = {name.lower(): (name, value)
+                                                   for name, value in pairs}
 
     def __getitem__(self, name: str) -> str:
         return self._store[name.lower()][1]
