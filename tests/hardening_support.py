@@ -7,6 +7,7 @@ import gc
 import json
 import logging
 import os
+import socket
 import subprocess
 import sys
 import threading
@@ -147,3 +148,15 @@ class Subprocess:
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait(timeout)
+
+
+def exchange(port: int, data: bytes) -> bytes:
+    """Send ``data`` and read until the server closes (it shuts down its side after
+    answering). No half-close: Tornado's IOStream closes on end of stream, so a client that
+    half-closes may get no answer (see README, Reliability)."""
+    with socket.create_connection(('127.0.0.1', port), timeout=10) as sock:
+        sock.sendall(data)
+        answer = b''
+        while chunk := sock.recv(65536):
+            answer += chunk
+    return answer

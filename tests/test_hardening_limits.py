@@ -25,7 +25,7 @@ from gntplib.reader import ReaderLimits, RequestReader
 from gntplib.requests import Response, parse_response
 from gntplib.server import GNTPServer, ServerThread
 from hardening_rss import MB, repeated, send_stream
-from hardening_support import Subprocess
+from hardening_support import Subprocess, exchange
 from peers import ScriptedPeer, answer_ok
 
 REGISTER = (b'GNTP/1.0 REGISTER NONE\r\nApplication-Name: App\r\nNotifications-Count: 1\r\n\r\n'
@@ -89,18 +89,6 @@ def small_server() -> Iterator[ServerThread]:
     with ServerThread(limits=SMALL, idle_timeout=5) as thread:
         Publisher('App', ['update'], port=thread.port).register()
         yield thread
-
-
-def exchange(port: int, data: bytes) -> bytes:
-    """Send ``data`` and read until the server closes (it shuts down its side after
-    answering). No half-close: Tornado's IOStream closes on end of stream, so a client that
-    half-closes may get no answer (see README, Reliability)."""
-    with socket.create_connection(('127.0.0.1', port), timeout=10) as sock:
-        sock.sendall(data)
-        answer = b''
-        while chunk := sock.recv(65536):
-            answer += chunk
-    return answer
 
 
 @pytest.mark.parametrize('limit', sorted(OVER_THE_LIMIT))

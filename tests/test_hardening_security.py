@@ -10,7 +10,6 @@ import hmac
 import inspect
 import io
 import re
-import socket
 from contextlib import redirect_stderr
 from pathlib import Path
 from typing import Any, Iterator, List, Optional, Tuple
@@ -30,22 +29,13 @@ from gntplib.reader import RequestReader
 from gntplib.requests import NotifyRequest, RegisterRequest, parse_response
 from gntplib.models import Event, Notification
 from gntplib.server import GNTPServer, ServerThread, is_loopback
-from hardening_support import gntplib_logs  # noqa: F401 - a fixture
+from hardening_support import exchange, gntplib_logs  # noqa: F401 - a fixture
 from peers import unused_port
 
 ROOT = Path(__file__).resolve().parent.parent
 SECRET = 'hunter2-Sécret'
 REGISTER = RegisterRequest('App', None, [Event('update')])
 NOTIFY = NotifyRequest('App', Notification('update', 'Hi', 'text'))
-
-
-def exchange(port: int, data: bytes) -> bytes:
-    with socket.create_connection(('127.0.0.1', port), timeout=10) as sock:
-        sock.sendall(data)
-        answer = b''
-        while chunk := sock.recv(65536):
-            answer += chunk
-    return answer
 
 
 def pack(request: Any, password: Optional[str] = SECRET, hashing: Any = keys.SHA256,
