@@ -33,7 +33,7 @@ class HeaderDict(MutableMapping[str, str]):
     def __init__(self, items: Optional[Iterable[Tuple[str, str]]] = None) -> None:
         # Concrete types first: an ABC isinstance check costs more than the parse itself.
         if items is None or isinstance(items, (list, tuple)):
-            pairs = items or ()
+            pairs: Iterable[Tuple[str, str]] = items or ()
         else:
             pairs = items.items() if isinstance(items, Mapping) else items
         self._store: Dict[str, Tuple[str, str]] = {name.lower(): (name, value)
