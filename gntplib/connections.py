@@ -101,6 +101,8 @@ def _connection_error(address: Address, doing: str, exc: OSError) -> GNTPConnect
     return GNTPConnectionError(f'{address[0]}:{address[1]}: {doing} failed: {reason}')
 
 
+#: Messages up to this size are joined and sent with one ``sendall``.
+_JOIN_LIMIT = 256 * 1024
 #: Bytes per recv(): responses are small (MAX_MESSAGE_SIZE), so one read usually has it all.
 _RECV_SIZE = 4096
 
@@ -193,7 +195,12 @@ class GNTPConnection(BaseGNTPConnection):
     def write_message(self, message: Union[bytes, List[bytes]]) -> None:
         """Send every byte of ``message`` (bytes, or a list of byte strings)."""
         assert self.sock is not None, 'connection is closed'
-        parts = [message] if isinstance(message, (bytes, bytearray)) else message
+        if isinstance(message, (bytes, bytearray)):
+            parts: List[bytes] = [message]
+        elif sum(map(len, message)) <= _JOIN_LIMIT:
+            parts = [b''.join(message)]  # one syscall beats several for a small message
+        else:
+            parts = message  # large resources are sent as they are, not copied
         try:
             for part in parts:
                 self.sock.sendall(part)
