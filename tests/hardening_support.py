@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import json
 import logging
@@ -82,19 +83,26 @@ class Records(logging.Handler):
             return '\n'.join(formatter.format(r) for r in self.records)
 
 
-@pytest.fixture
-def gntplib_logs() -> Iterator[Records]:
-    """Every ``gntplib`` log record at DEBUG and up while the test runs."""
+@contextlib.contextmanager
+def captured_gntplib_logs(level: int) -> Iterator[Records]:
+    """Collect every ``gntplib`` log record at ``level`` and up while the block runs."""
     handler = Records()
     logger = logging.getLogger('gntplib')
     old_level = logger.level
     logger.addHandler(handler)
-    logger.setLevel(logging.DEBUG)
+    logger.setLevel(level)
     try:
         yield handler
     finally:
         logger.removeHandler(handler)
         logger.setLevel(old_level)
+
+
+@pytest.fixture
+def gntplib_logs() -> Iterator[Records]:
+    """Every ``gntplib`` log record at DEBUG and up while the test runs."""
+    with captured_gntplib_logs(logging.DEBUG) as handler:
+        yield handler
 
 
 # -- subprocess peers --------------------------------------------------------------------------

@@ -32,7 +32,7 @@ from gntplib.connections import GNTPClient
 from gntplib.requests import SubscribeRequest, parse_response
 from gntplib.server import ServerThread
 from gntplib.wire import MessageBuffer
-from hardening_support import Records
+from hardening_support import Records, captured_gntplib_logs
 from peers import ScriptedPeer
 from test_fuzz_core import REQUEST_SEEDS, SECURITY, SEEDS, mutated, requests
 from vectors import by_name, message_bytes
@@ -48,16 +48,8 @@ def fuzz(examples: int) -> Any:
 
 @pytest.fixture(scope='module')
 def logs() -> Iterator[Records]:
-    handler = Records()
-    logger = logging.getLogger('gntplib')
-    old_level = logger.level
-    logger.addHandler(handler)
-    logger.setLevel(logging.INFO)
-    try:
+    with captured_gntplib_logs(logging.INFO) as handler:
         yield handler
-    finally:
-        logger.removeHandler(handler)
-        logger.setLevel(old_level)
 
 
 @pytest.fixture(scope='module')

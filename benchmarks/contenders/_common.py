@@ -141,6 +141,31 @@ def time_async(make_main: Callable[[], Any]) -> Dict[str, Any]:
     return result
 
 
+def time_async_publisher(publisher_class: Any, port: int, count: int, concurrency: int,
+                         warmup: int = 0) -> Dict[str, Any]:
+    """Time ``count`` awaited publishes, at most ``concurrency`` in flight, of an async
+    publisher class taking gntplib's ``(name, event_defs, host=, port=)`` arguments."""
+    def make_main(timed: Callable[..., Any]) -> Any:
+        async def amain() -> None:
+            publisher = publisher_class(APP_NAME, [EVENT_NAME], host=HOST, port=port)
+            await publisher.register()
+            semaphore = asyncio.Semaphore(concurrency)
+
+            async def send_one() -> None:
+                async with semaphore:
+                    await publisher.publish(EVENT_NAME, TITLE, TEXT)
+
+            async def send(n: int) -> None:
+                await asyncio.gather(*(send_one() for _ in range(n)))
+
+            if warmup:
+                await send(warmup)
+            await timed(lambda: send(count), count)
+        return amain()
+
+    return time_async(make_main)
+
+
 def time_memory(send_blob: Callable[[bytes], Any], size: int) -> Dict[str, Any]:
     """Send one resource of ``size`` bytes; report RSS before and the peak after."""
     gc.collect()

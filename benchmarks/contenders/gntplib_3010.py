@@ -11,11 +11,11 @@ for Tornado < 6 (``IOStream(io_loop=...)``, callback arguments), tried anyway.
 
 from __future__ import annotations
 
-from typing import Any, Callable, Dict
+from typing import Any, Dict
 
 from _common import (
     APP_NAME, EVENT_NAME, HOST, ICON_SIZE, PASSWORD, TEXT, TITLE, Unsupported, blob, main,
-    time_async, time_memory, time_pack, time_sync,
+    time_async_publisher, time_memory, time_pack, time_sync,
 )
 
 import gntplib
@@ -42,28 +42,12 @@ class PackOnlyClient(GNTPClient):
 
 def run_async(port: int, count: int, concurrency: int) -> Dict[str, Any]:
     try:
-        import asyncio
         from gntplib.async_gntp import AsyncPublisher
     except Exception as exc:
         raise Unsupported(f'async import failed: {type(exc).__name__}: {exc}')
 
-    def make_main(timed: Callable[..., Any]) -> Any:
-        async def amain() -> None:
-            publisher = AsyncPublisher(APP_NAME, [EVENT_NAME], host=HOST, port=port)
-            semaphore = asyncio.Semaphore(concurrency)
-            await publisher.register()
-
-            async def send_one() -> None:
-                async with semaphore:
-                    await publisher.publish(EVENT_NAME, TITLE, TEXT)
-
-            async def body() -> None:
-                await asyncio.gather(*(send_one() for _ in range(count)))
-            await timed(body, count)
-        return amain()
-
     try:
-        return time_async(make_main)
+        return time_async_publisher(AsyncPublisher, port, count, concurrency)
     except Exception as exc:
         raise Unsupported(f'async API fails: {type(exc).__name__}: {exc}')
 

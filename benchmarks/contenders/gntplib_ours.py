@@ -3,11 +3,11 @@ on PYTHONPATH and runs this with the current interpreter)."""
 
 from __future__ import annotations
 
-from typing import Any, Callable, Dict
+from typing import Any, Dict
 
 from _common import (
     APP_NAME, EVENT_NAME, HOST, ICON_SIZE, PASSWORD, TEXT, TITLE, Unsupported, blob, main,
-    time_async, time_memory, time_pack, time_sync,
+    time_async_publisher, time_memory, time_pack, time_sync,
 )
 
 import gntplib
@@ -35,30 +35,12 @@ class PackOnlyClient(GNTPClient):
 
 def run_async(port: int, count: int, concurrency: int) -> Dict[str, Any]:
     try:
-        import asyncio
         from gntplib.async_ import AsyncPublisher
     except Exception as exc:  # being written by another developer: report, do not fail
         raise Unsupported(f'gntplib.async_ does not import: {type(exc).__name__}: {exc}')
 
-    def make_main(timed: Callable[..., Any]) -> Any:
-        async def amain() -> None:
-            publisher = AsyncPublisher(APP_NAME, [EVENT_NAME], host=HOST, port=port)
-            await publisher.register()
-            semaphore = asyncio.Semaphore(concurrency)
-
-            async def send_one() -> None:
-                async with semaphore:
-                    await publisher.publish(EVENT_NAME, TITLE, TEXT)
-
-            await asyncio.gather(*(send_one() for _ in range(20)))  # warm-up
-
-            async def body() -> None:
-                await asyncio.gather(*(send_one() for _ in range(count)))
-            await timed(body, count)
-        return amain()
-
     try:
-        return time_async(make_main)
+        return time_async_publisher(AsyncPublisher, port, count, concurrency, warmup=20)
     except Exception as exc:
         raise Unsupported(f'gntplib.async_ failed: {type(exc).__name__}: {exc}')
 
