@@ -69,6 +69,7 @@ class AsyncGNTPClient(GNTPClient):
         io_loop: Ignored.
         callback_timeout: Seconds to wait for a ``-CALLBACK`` after ``-OK`` (``None``:
             until the server closes).
+        max_response_size: Largest response accepted, in bytes.
 
     Raises:
         GNTPValidationError: If the hash is too short for the cipher.
@@ -85,10 +86,12 @@ class AsyncGNTPClient(GNTPClient):
                  key_hashing: Optional[KeyAlgorithm] = None,
                  encryption: Optional[CipherAlgorithm] = None,
                  connection_class: Optional[Type[Any]] = None, io_loop: Any = None, *,
-                 callback_timeout: Optional[float] = None) -> None:
+                 callback_timeout: Optional[float] = None,
+                 max_response_size: int = c.MAX_MESSAGE_SIZE) -> None:
         _warn_io_loop(io_loop, 'AsyncGNTPClient')
         super().__init__(host, port, timeout, password, key_hashing, encryption,
-                         connection_class, callback_timeout=callback_timeout)
+                         connection_class, callback_timeout=callback_timeout,
+                         max_response_size=max_response_size)
 
     def process_request(  # type: ignore[override]
             self, request: BaseRequest, callback: Optional[FinalCallback] = None,
@@ -126,7 +129,7 @@ class AsyncGNTPClient(GNTPClient):
         responses: List[Response] = []
         connection = self.connection_class(self.address, self.timeout, responses.append,
                                            socket_callback, key=packer.key,
-                                           callback_timeout=self.callback_timeout)
+                                           **self._connection_options())
         try:
             await connection.connect()
             await connection.write_message(message)

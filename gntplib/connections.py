@@ -12,7 +12,7 @@ import functools
 import logging
 import socket
 import time
-from typing import Any, Callable, Iterator, List, Optional, Tuple, Type, Union
+from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple, Type, Union
 
 from . import constants as c
 from .ciphers import Algorithm as CipherAlgorithm
@@ -322,6 +322,9 @@ class GNTPClient:
         connection_class: The connection class (default :class:`GNTPConnection`).
         callback_timeout: Seconds a request with a socket callback waits for the
             ``-CALLBACK`` after ``-OK`` (default 60; ``None`` waits until the server closes).
+        max_response_size: Largest response accepted, in bytes (default
+            :data:`~gntplib.constants.MAX_MESSAGE_SIZE`); raise it for a server that echoes
+            large ``Data-`` headers.
 
     Raises:
         GNTPValidationError: If the hash is too short for the cipher (a :class:`GNTPError`).
@@ -340,10 +343,12 @@ class GNTPClient:
                  key_hashing: Optional[KeyAlgorithm] = None,
                  encryption: Optional[CipherAlgorithm] = None,
                  connection_class: Optional[Type[Any]] = None, *,
-                 callback_timeout: Optional[float] = c.DEFAULT_CALLBACK_TIMEOUT) -> None:
+                 callback_timeout: Optional[float] = c.DEFAULT_CALLBACK_TIMEOUT,
+                 max_response_size: int = c.MAX_MESSAGE_SIZE) -> None:
         self.address: Address = (host, port)
         self.timeout = timeout
         self.callback_timeout = callback_timeout
+        self.max_response_size = max_response_size
         if connection_class is not None:
             self.connection_class = connection_class
         self.packer_factory = MessagePackerFactory(password, key_hashing, encryption)
@@ -395,17 +400,24 @@ class GNTPClient:
             connection.close()
         return results[0]
 
+    def _connection_options(self) -> Dict[str, Any]:
+        """Keyword arguments for ``connection_class`` beyond the documented four; those a
+        0.5-style connection class would not know are only passed when they matter."""
+        options: Dict[str, Any] = {'callback_timeout': self.callback_timeout}
+        if self.max_response_size != c.MAX_MESSAGE_SIZE:
+            options['max_response_size'] = self.max_response_size
+        return options
+
     def _connect(self, final_callback: FinalCallback, socket_callback: Optional[SocketCallback],
                  key: Optional[Key]) -> Any:
-        extra = {}
+        options = self._connection_options()
         if self.connection_class is GNTPConnection:
             if self._addrinfo is None:
                 self._addrinfo = resolve(self.address)
-            extra['addrinfo'] = self._addrinfo
+            options['addrinfo'] = self._addrinfo
         try:
             return self.connection_class(self.address, self.timeout, final_callback,
-                                         socket_callback, key=key,
-                                         callback_timeout=self.callback_timeout, **extra)
+                                         socket_callback, key=key, **options)
         except GNTPConnectionError:
             self._addrinfo = None  # the host may have moved: look it up again next time
             raise

@@ -39,7 +39,8 @@ DEFAULT_TTL = 60
 # GNTPProtocolError; the server answers -ERROR 300, or 301 for the information line) and
 # memory stays bounded: the server holds at most MAX_REQUEST_SIZE (+ one resource being
 # read) per connection. The server's are configurable with gntplib.reader.ReaderLimits,
-# the client's with the connections' ``max_response_size``.
+# the client's with the ``max_response_size`` client argument (e.g. ``Publisher(...,
+# max_response_size=8192)``).
 #: Largest response a client accepts, in bytes (a -OK, -ERROR or -CALLBACK).
 MAX_MESSAGE_SIZE = 4096
 #: Longest information line, in bytes (a SHA512 line is about 230 bytes).

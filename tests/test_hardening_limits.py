@@ -145,6 +145,9 @@ def test_the_client_response_limit_is_4096_bytes_and_configurable():
         roomy = functools.partial(GNTPConnection, max_response_size=8192)
         response = Publisher('App', ['update'], port=peer.port,
                              connection_class=roomy).register()
+        assert len(response.headers['X-Pad']) == 5000
+        response = Publisher('App', ['update'], port=peer.port,
+                             max_response_size=8192).register()
     assert len(response.headers['X-Pad']) == 5000
 
 
@@ -156,6 +159,9 @@ async def test_the_async_client_response_limit_is_4096_bytes_and_configurable():
         roomy = functools.partial(AsyncGNTPConnection, max_response_size=8192)
         response = await AsyncPublisher('App', ['update'], port=peer.port,
                                         connection_class=roomy).register()
+        assert len(response.headers['X-Pad']) == 5000
+        response = await AsyncPublisher('App', ['update'], port=peer.port,
+                                        max_response_size=8192).register()
     assert len(response.headers['X-Pad']) == 5000
 
 
