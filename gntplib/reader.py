@@ -439,8 +439,11 @@ class RequestReader:
                 try:
                     payload = self._cipher.decrypt(payload)
                 except GNTPEncryptionError as exc:
-                    raise GNTPProtocolError(f'cannot decrypt resource {identifier!r}: {exc}') \
-                        from exc
+                    # As for the header block: a key that matched yet fails to decrypt
+                    # means tampered data, an authorisation failure (400).
+                    raise GNTPAuthenticationError(
+                        f'cannot decrypt resource {identifier!r} (wrong key or tampered '
+                        f'data): {exc}') from exc
             if identifier in self._wanted_ids and identifier not in self._resources:
                 self._resources[identifier] = payload
         self._pos += length

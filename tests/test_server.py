@@ -310,13 +310,13 @@ def test_plain_responses_to_encrypted_requests_by_default(gntp_server_thread):
 
 
 @pytest.mark.gntp_server(password=VECTOR_PASSWORD)
-def test_a_resource_that_does_not_decrypt_gets_300(gntp_server_thread):
+def test_a_resource_that_does_not_decrypt_gets_400(gntp_server_thread):
     parts = by_name('encrypted.json', 'notify-aes-sha256-with-icon')['message_parts']
     icon = bytes.fromhex(parts[3]['binary_hex'])
     # The last block swapped for the first: same length, but the padding no longer checks out.
     tampered = b''.join(p['text'].encode() if 'text' in p else bytes.fromhex(p['binary_hex'])
                         for p in parts[:3]) + icon[:-16] + icon[:16] + parts[4]['text'].encode()
-    assert error_code(exchange(gntp_server_thread.port, tampered)) == 300
+    assert error_code(exchange(gntp_server_thread.port, tampered)) == 400
     assert 'cannot decrypt resource' in gntp_server_thread.errors[-1][2]
 
 
