@@ -17,6 +17,7 @@ Example:
 from __future__ import annotations
 
 import functools
+import importlib
 from typing import Any, Callable, Dict, Optional, Tuple
 
 from .constants import random_bytes
@@ -62,15 +63,14 @@ def _direct_aes_cbc() -> Optional[CBCRunner]:
     API on a known input; otherwise ciphers go through ``AES.new`` as usual.
     """
     try:
-        from Cryptodome.Cipher import _mode_cbc
-        from Cryptodome.Util import _raw_api as raw
+        raw = importlib.import_module('Cryptodome.Util._raw_api')
+        cbc = importlib.import_module('Cryptodome.Cipher._mode_cbc').raw_cbc_lib
         aes = _cipher_module('AES')
         aesni = getattr(aes, '_raw_aesni_lib', None)
         if aesni:
             start, stop = aesni.AESNI_start_operation, aesni.AESNI_stop_operation
         else:
             start, stop = aes._raw_aes_lib.AES_start_operation, aes._raw_aes_lib.AES_stop_operation
-        cbc = _mode_cbc.raw_cbc_lib
         cbc_start, cbc_stop = cbc.CBC_start_operation, cbc.CBC_stop_operation
         cbc_encrypt, cbc_decrypt = cbc.CBC_encrypt, cbc.CBC_decrypt
         void_pointer, size_t = raw.VoidPointer, raw.c_size_t
