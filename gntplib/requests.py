@@ -17,7 +17,7 @@ from .models import (
     Event, Icon, Notification, Resource, SocketCallback, URLCallback, format_header_value,
     require_text, validate_header_name,
 )
-from .wire import HeaderDict, parse_info_line, parse_sections
+from .wire import HeaderDict, parse_header_lines, parse_info_line
 
 __all__ = ['BaseRequest', 'RegisterRequest', 'NotifyRequest', 'SubscribeRequest', 'Response',
            'parse_response', 'HeaderList', 'RawSection', 'normalize_headers']
@@ -342,6 +342,12 @@ def _decrypt_response_block(block: bytes, algorithm_id: str, iv: bytes,
         raise GNTPProtocolError(f'cannot decrypt the encrypted response: {exc}') from exc
 
 
+#: The information lines nearly every response has, mapped to their message type: these skip
+#: the general parser.
+_PLAIN_RESPONSE_LINES = {f'GNTP/{c.PROTOCOL_VERSION} {message_type} NONE'.encode('ascii'):
+                         message_type for message_type in c.RESPONSE_TYPES}
+
+
 def parse_response(message: bytes, expected_type: Optional[str] = None,
                    key: Optional[Key] = None) -> Response:
     """Parse a GNTP response message.
@@ -367,19 +373,25 @@ def parse_response(message: bytes, expected_type: Optional[str] = None,
         >>> parse_response(message, expected_type='-OK').headers
         {'Response-Action': 'REGISTER'}
     """
-    message = bytes(message).lstrip(b'\r\n')
+    if type(message) is not bytes:
+        message = bytes(message)
+    if message[:1] in b'\r\n':
+        message = message.lstrip(b'\r\n')
     line_end = message.find(c.LINE_DELIMITER)
     if line_end < 0:
         raise GNTPProtocolError(f'response has no information line: {message[:40]!r}')
-    info = parse_info_line(message[:line_end])
-    if info.message_type not in c.RESPONSE_TYPES:
-        raise GNTPProtocolError(f'unexpected message type {info.message_type!r} in a response')
     block = message[line_end + 2:]
-    if info.iv is not None:
-        block = _decrypt_response_block(block, info.encryption_algorithm_id, info.iv, key)
-    sections = parse_sections(block)
-    headers = HeaderDict([pair for section in sections for pair in section])
-    response = Response(info.message_type, headers, info.encryption_algorithm_id)
+    message_type = _PLAIN_RESPONSE_LINES.get(message[:line_end])
+    encryption_algorithm_id = 'NONE'
+    if message_type is None:
+        info = parse_info_line(message[:line_end])
+        message_type, encryption_algorithm_id = info.message_type, info.encryption_algorithm_id
+        if message_type not in c.RESPONSE_TYPES:
+            raise GNTPProtocolError(f'unexpected message type {message_type!r} in a response')
+        if info.iv is not None:
+            block = _decrypt_response_block(block, encryption_algorithm_id, info.iv, key)
+    response = Response(message_type, HeaderDict(parse_header_lines(block)),
+                        encryption_algorithm_id)
     if expected_type is not None and response.message_type != expected_type:
         if response.message_type == c.RESPONSE_ERROR:
             code = response.error_code

@@ -16,7 +16,8 @@ from .exceptions import GNTPConnectionError, GNTPProtocolError
 from .keys import ALGORITHMS as HASH_ALGORITHMS
 from .ciphers import ALGORITHMS as CIPHER_ALGORITHMS
 
-__all__ = ['HeaderDict', 'InfoLine', 'Section', 'parse_info_line', 'parse_sections',
+__all__ = ['HeaderDict', 'InfoLine', 'Section', 'parse_info_line', 'parse_header_line',
+           'parse_header_lines', 'parse_sections',
            'MessageBuffer', 'CRLF_BYTES']
 
 Section = List[Tuple[str, str]]
@@ -141,22 +142,25 @@ def parse_info_line(line: bytes) -> InfoLine:
 def parse_header_line(line: bytes) -> Tuple[str, str]:
     """Split ``Name: value`` (a bare colon is accepted; the value is stripped)."""
     name, colon, value = line.partition(b':')
-    if not colon or not name.strip():
+    name = name.strip()
+    if not colon or not name:
         raise GNTPProtocolError(f'malformed header line: {line[:80]!r}')
     try:
-        return name.strip().decode('ascii'), value.strip().decode('utf-8')
+        return name.decode('ascii'), value.strip().decode('utf-8')
     except UnicodeDecodeError:
         raise GNTPProtocolError(f'header line is not valid UTF-8: {line[:80]!r}') from None
 
 
+def parse_header_lines(block: bytes) -> Section:
+    """Parse every header line of ``block``, skipping blank lines (section breaks)."""
+    return [parse_header_line(line) for line in block.split(LINE_DELIMITER)
+            if line and not line.isspace()]
+
+
 def parse_sections(block: bytes) -> List[Section]:
     """Parse a header block (sections separated by blank lines) into sections."""
-    sections: List[Section] = []
-    for chunk in block.split(MESSAGE_DELIMITER):
-        lines = [line for line in chunk.split(LINE_DELIMITER) if line.strip()]
-        if lines:
-            sections.append([parse_header_line(line) for line in lines])
-    return sections
+    sections = (parse_header_lines(chunk) for chunk in block.split(MESSAGE_DELIMITER))
+    return [section for section in sections if section]
 
 
 def _skip_line_breaks(data: bytearray) -> None:
