@@ -191,7 +191,8 @@ class Publisher(BaseApp):
         Returns:
             The ``-OK`` :class:`~gntplib.requests.Response`.
         """
-        gntp_cb = coerce_to_callback(gntp_callback, **socket_callback_options)
+        gntp_cb = coerce_to_callback(gntp_callback, **socket_callback_options) \
+            if gntp_callback is not None or socket_callback_options else None
         notification = Notification(name, title, text, id_, sticky, priority, icon,
                                     coalescing_id, gntp_cb)
         request = NotifyRequest(self.name, notification, self.custom_headers,

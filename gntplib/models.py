@@ -105,7 +105,7 @@ def require_text(value: Any, what: str, allow_empty: bool = False) -> str:
     """Check that ``value`` is a string (non-empty unless ``allow_empty``) and return it."""
     if not isinstance(value, str):
         raise GNTPValidationError(f'{what} must be a str, not {type(value).__name__}')
-    if not value.strip() and not allow_empty:
+    if (not value or value.isspace()) and not allow_empty:
         raise GNTPValidationError(f'{what} must not be empty')
     return value
 

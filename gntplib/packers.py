@@ -102,6 +102,10 @@ class SectionPacker:
             for name, value in section:
                 if value is None:  # most optional headers are absent: skip them early
                     continue
+                if type(value) is str and '\r' not in value:  # as format_header_value
+                    if value:
+                        packed.append(f'{name}: {value}\r\n')
+                    continue
                 text = format_header_value(value)
                 if text:
                     packed.append(f'{name}: {text}\r\n')
@@ -113,6 +117,9 @@ class SectionPacker:
 
 
 _PLAIN = NullCipher()
+#: The information line of an unauthenticated, unencrypted request, by message type.
+_PLAIN_INFO_LINES = {message_type: InformationLinePacker(None, _PLAIN).pack(message_type)
+                     for message_type in c.REQUEST_TYPES}
 
 
 def _clashes_with_framing(ciphertext: bytes) -> bool:
@@ -150,8 +157,12 @@ class MessagePacker:
         sections = SectionPacker()
         block = sections.pack(request.header_sections())
         if not self.cipher:
-            head = InformationLinePacker(self.key, self.cipher).pack(request.message_type)
+            head = _PLAIN_INFO_LINES.get(request.message_type) if self.key is None else None
+            if head is None:
+                head = InformationLinePacker(self.key, self.cipher).pack(request.message_type)
             parts = [head + block + c.LINE_DELIMITER]
+            if not sections.resources:
+                return parts
             payloads: Dict[str, bytes] = dict(sections.resources)
         else:
             ciphertext = self.cipher.encrypt(block)

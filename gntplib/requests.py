@@ -35,7 +35,9 @@ def normalize_headers(headers: Optional[Sequence[Tuple[str, Any]]], prefix: str,
     gntplib 0.5 did: ``('Version', '2')`` becomes ``('X-Version', '2')``.
     """
     result: HeaderList = []
-    for item in headers or ():
+    if not headers:
+        return result
+    for item in headers:
         try:
             name, value = item
         except (TypeError, ValueError):
