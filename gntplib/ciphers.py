@@ -178,18 +178,30 @@ class Cipher:
 
     def __init__(self, key: Key, algorithm_id: str = 'AES', iv: Optional[bytes] = None) -> None:
         algorithm = get_algorithm(algorithm_id)
+        if len(key.key) < algorithm.key_size:
+            raise GNTPValidationError(
+                f'{algorithm.algorithm_id} needs a {algorithm.key_size}-byte key but '
+                f'{key.algorithm_id} gives only {len(key.key)} bytes; use SHA256 or SHA512')
+        iv = random_bytes(algorithm.block_size) if iv is None else bytes(iv)
+        if len(iv) != algorithm.block_size:
+            raise GNTPValidationError(f'{algorithm.algorithm_id} needs a '
+                                      f'{algorithm.block_size}-byte IV, got {len(iv)} bytes')
+        self._setup(algorithm, key, iv)
+
+    @classmethod
+    def _from_checked(cls, algorithm: Algorithm, key: Key, iv: bytes) -> 'Cipher':
+        """A cipher from arguments already checked (key long enough, IV one block): the
+        per-message path of :class:`~gntplib.packers.MessagePackerFactory`."""
+        cipher = cls.__new__(cls)
+        cipher._setup(algorithm, key, iv)
+        return cipher
+
+    def _setup(self, algorithm: Algorithm, key: Key, iv: bytes) -> None:
         self.algorithm_id = algorithm.algorithm_id
         self.key_size = algorithm.key_size
         self.block_size = algorithm.block_size
-        if len(key.key) < self.key_size:
-            raise GNTPValidationError(
-                f'{self.algorithm_id} needs a {self.key_size}-byte key but {key.algorithm_id} '
-                f'gives only {len(key.key)} bytes; use SHA256 or SHA512')
         self.key = key
-        self.iv = random_bytes(self.block_size) if iv is None else bytes(iv)
-        if len(self.iv) != self.block_size:
-            raise GNTPValidationError(
-                f'{self.algorithm_id} needs a {self.block_size}-byte IV, got {len(self.iv)} bytes')
+        self.iv = iv
         self.algorithm = _cipher_module(self.algorithm_id)
 
     @property

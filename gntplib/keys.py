@@ -105,11 +105,23 @@ class Key:
         algorithm = get_algorithm(algorithm_id)
         if not isinstance(password, str):
             raise GNTPValidationError(f'password must be a str, not {type(password).__name__}')
-        self.algorithm_id = algorithm.algorithm_id
-        self.password = password.encode('utf-8')
-        self.salt = random_bytes(SALT_SIZE) if salt is None else bytes(salt)
-        self._hash = _HASH_FUNCTIONS[self.algorithm_id]
-        self.key = self._hash(self.password + self.salt).digest()
+        self._derive(algorithm.algorithm_id, password.encode('utf-8'),
+                     random_bytes(SALT_SIZE) if salt is None else bytes(salt))
+
+    @classmethod
+    def _from_checked(cls, algorithm_id: str, password: bytes, salt: bytes) -> 'Key':
+        """Derive a key from arguments already checked (an upper-case ID, UTF-8 bytes): the
+        per-message path of :class:`~gntplib.packers.MessagePackerFactory`."""
+        key = cls.__new__(cls)
+        key._derive(algorithm_id, password, salt)
+        return key
+
+    def _derive(self, algorithm_id: str, password: bytes, salt: bytes) -> None:
+        self.algorithm_id = algorithm_id
+        self.password = password
+        self.salt = salt
+        self._hash = _HASH_FUNCTIONS[algorithm_id]
+        self.key = self._hash(password + salt).digest()
         self.key_hash = self._hash(self.key).digest()
 
     @property

@@ -203,6 +203,7 @@ class MessagePackerFactory:
                  encryption: Optional[CipherAlgorithm] = None) -> None:
         check_security(password, hashing, encryption)
         self._password = password
+        self._password_bytes = password.encode('utf-8') if password is not None else b''
         self.hashing = hashing or SHA256
         self.encryption = encryption
 
@@ -210,9 +211,15 @@ class MessagePackerFactory:
         """Return a packer with a new key (fresh salt) and cipher (fresh IV)."""
         if self._password is None:
             return MessagePacker()
-        key = self.hashing.key(self._password)
-        cipher = self.encryption.cipher(key) if self.encryption is not None else None
-        return MessagePacker(key, cipher)
+        # One draw of random bytes gives both the salt and the IV.
+        block_size = self.encryption.block_size if self.encryption is not None else 0
+        randomness = c.random_bytes(c.SALT_SIZE + block_size)
+        key = Key._from_checked(self.hashing.algorithm_id, self._password_bytes,
+                                randomness[:c.SALT_SIZE])
+        if self.encryption is None:
+            return MessagePacker(key)
+        return MessagePacker(key, Cipher._from_checked(self.encryption, key,
+                                                       randomness[c.SALT_SIZE:]))
 
     def __repr__(self) -> str:
         hashing = self.hashing.algorithm_id if self._password else None
