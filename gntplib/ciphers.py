@@ -231,7 +231,7 @@ class Cipher:
         """
         pad = self.block_size - len(plaintext) % self.block_size
         try:
-            return self._cbc(plaintext + bytes([pad]) * pad, True)
+            return self._cbc(bytes(plaintext) + bytes([pad]) * pad, True)
         except (ValueError, TypeError) as exc:
             raise GNTPEncryptionError(f'{self.algorithm_id} encryption failed: {exc}') from exc
 

@@ -17,9 +17,12 @@ from __future__ import annotations
 from typing import Any, Dict, List, Optional, Tuple, Union
 
 from . import constants as c
-from .ciphers import Algorithm as CipherAlgorithm, Cipher, NullCipher, _cipher_module
+from .ciphers import (
+    Algorithm as CipherAlgorithm, Cipher, NullCipher, _cipher_module,
+    get_algorithm as get_cipher_algorithm,
+)
 from .exceptions import GNTPValidationError
-from .keys import SHA256, Algorithm as KeyAlgorithm, Key
+from .keys import SHA256, Algorithm as KeyAlgorithm, Key, get_algorithm as get_key_algorithm
 from .models import Resource, format_header_value
 from .requests import BaseRequest, RawSection, Response
 
@@ -31,27 +34,42 @@ __all__ = ['MessagePackerFactory', 'MessagePacker', 'InformationLinePacker', 'He
 _MAX_ENCRYPT_ATTEMPTS = 64
 
 
-def check_security(password: Optional[str], hashing: Optional[KeyAlgorithm],
-                   encryption: Optional[CipherAlgorithm]) -> None:
+def _algorithm_id(algorithm: Any) -> Any:
+    """An algorithm object's ID; a name (or anything else) as it is, for the lookup to judge."""
+    return getattr(algorithm, 'algorithm_id', algorithm)
+
+
+def check_security(password: Optional[str], hashing: Union[None, str, KeyAlgorithm],
+                   encryption: Union[None, str, CipherAlgorithm]
+                   ) -> Tuple[KeyAlgorithm, Optional[CipherAlgorithm]]:
     """Refuse an impossible security setting before anything is sent.
 
+    Algorithms may be given as objects or by name (any case).
+
+    Returns:
+        The hashing algorithm (SHA256 when ``None``) and the encryption algorithm, as the
+        module constants of :mod:`gntplib.keys` and :mod:`gntplib.ciphers`.
+
     Raises:
-        GNTPValidationError: encryption without a password, or a hash too short for the
-            cipher (MD5 or SHA1 with AES or 3DES, §9.2).
+        GNTPValidationError: an algorithm GNTP does not define, encryption without a
+            password, or a hash too short for the cipher (MD5 or SHA1 with AES or 3DES, §9.2).
         GNTPEncryptionError: encryption asked for but pycryptodomex is not installed.
     """
     if password is not None and not isinstance(password, str):
         raise GNTPValidationError(f'password must be a str, not {type(password).__name__}')
+    hashing = SHA256 if hashing is None else \
+        get_key_algorithm(_algorithm_id(hashing))
     if encryption is None:
-        return
+        return hashing, None
+    encryption = get_cipher_algorithm(_algorithm_id(encryption))
     if password is None:
         raise GNTPValidationError(f'{encryption.algorithm_id} encryption needs a password')
-    hashing = hashing or SHA256
     if encryption.key_size > hashing.key_size:
         raise GNTPValidationError(
             f'{hashing.algorithm_id} gives a {hashing.key_size}-byte key, too short for '
             f'{encryption.algorithm_id} ({encryption.key_size} bytes); use SHA256 or SHA512')
     _cipher_module(encryption.algorithm_id)
+    return hashing, encryption
 
 
 class InformationLinePacker:
@@ -190,22 +208,23 @@ class MessagePackerFactory:
 
     Args:
         password: The shared password, or ``None`` for no authentication.
-        hashing: The key-hashing :class:`~gntplib.keys.Algorithm` (default SHA256).
-        encryption: The :class:`~gntplib.ciphers.Algorithm`, or ``None`` for plain text.
+        hashing: The key-hashing :class:`~gntplib.keys.Algorithm` or its name (default
+            SHA256).
+        encryption: The :class:`~gntplib.ciphers.Algorithm` or its name, or ``None`` for
+            plain text.
 
     Raises:
-        GNTPValidationError: If the hash is too short for the cipher, or encryption is
-            asked for without a password.
+        GNTPValidationError: If an algorithm is not one GNTP defines, the hash is too short
+            for the cipher, or encryption is asked for without a password.
         GNTPEncryptionError: If encryption is asked for and pycryptodomex is missing.
     """
 
-    def __init__(self, password: Optional[str] = None, hashing: Optional[KeyAlgorithm] = None,
-                 encryption: Optional[CipherAlgorithm] = None) -> None:
-        check_security(password, hashing, encryption)
+    def __init__(self, password: Optional[str] = None,
+                 hashing: Union[None, str, KeyAlgorithm] = None,
+                 encryption: Union[None, str, CipherAlgorithm] = None) -> None:
+        self.hashing, self.encryption = check_security(password, hashing, encryption)
         self._password = password
         self._password_bytes = password.encode('utf-8') if password is not None else b''
-        self.hashing = hashing or SHA256
-        self.encryption = encryption
 
     def create(self) -> MessagePacker:
         """Return a packer with a new key (fresh salt) and cipher (fresh IV)."""

@@ -65,3 +65,10 @@ def test_internals_that_disagree_with_the_public_api_are_not_used(monkeypatch):
     # A buffer read back wrong: the known-answer check must catch it.
     monkeypatch.setattr(_raw_api, 'get_raw_buffer', lambda buffer: b'\0' * 48)
     assert ciphers._direct_aes_cbc.__wrapped__() is None
+
+
+@pytest.mark.parametrize('plaintext', [bytearray(b'abc' * 7), memoryview(b'abc' * 7)],
+                         ids=['bytearray', 'memoryview'])
+def test_both_paths_take_any_bytes_like_input(plaintext, aes_path):
+    cipher = Cipher(Key('pw', 'SHA256'), 'AES')
+    assert cipher.decrypt(cipher.encrypt(plaintext)) == bytes(plaintext)

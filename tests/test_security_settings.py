@@ -1,0 +1,47 @@
+"""How a client's security settings are read: algorithm objects or names, and clear errors
+for anything GNTP does not define (before anything is sent)."""
+
+from __future__ import annotations
+
+import pytest
+
+from gntplib import Publisher, ciphers, keys
+from gntplib.exceptions import GNTPError, GNTPValidationError
+from gntplib.packers import MessagePackerFactory
+
+
+@pytest.mark.parametrize('hashing', [keys.SHA512, 'SHA512', 'sha512', keys.Algorithm('sha512', 64)])
+def test_hashing_given_as_object_or_name(hashing):
+    factory = MessagePackerFactory('pw', hashing, ciphers.AES)
+    assert factory.hashing is keys.SHA512
+    assert factory.create().key.algorithm_id == 'SHA512'
+
+
+@pytest.mark.parametrize('encryption', [ciphers.DES3, '3DES', '3des'])
+def test_encryption_given_as_object_or_name(encryption):
+    factory = MessagePackerFactory('pw', keys.SHA256, encryption)
+    assert factory.encryption is ciphers.DES3
+    assert factory.create().cipher.algorithm_id == '3DES'
+
+
+@pytest.mark.parametrize('hashing', [keys.Algorithm('SHA3', 32), 'BLAKE2', 42])
+def test_unknown_hashing_is_refused_when_the_publisher_is_made(hashing):
+    with pytest.raises(GNTPValidationError, match='unsupported key hash algorithm'):
+        Publisher('App', ['e'], password='pw', key_hashing=hashing)
+
+
+@pytest.mark.parametrize('encryption', [ciphers.Algorithm('RC4', 16), 'BLOWFISH'])
+def test_unknown_encryption_is_refused_when_the_publisher_is_made(encryption):
+    with pytest.raises(GNTPError, match='unsupported encryption algorithm'):
+        Publisher('App', ['e'], password='pw', encryption=encryption)
+
+
+def test_each_message_gets_its_own_salt_and_iv():
+    factory = MessagePackerFactory('pw', keys.SHA256, ciphers.AES)
+    packers = [factory.create() for _ in range(50)]
+    salts = {p.key.salt for p in packers}
+    ivs = {p.cipher.iv for p in packers}
+    assert len(salts) == len(ivs) == 50
+    assert all(len(p.key.salt) == 16 and len(p.cipher.iv) == 16 for p in packers)
+    assert not salts & ivs
+    assert all(p.key.verify_password('pw') for p in packers)
