@@ -8,11 +8,12 @@ the server keeps, and the forwarding of requests to subscribers (§10).
 from __future__ import annotations
 
 import asyncio
+import copy
 import ipaddress
 import logging
 import socket
 import time
-from typing import TYPE_CHECKING, Any, Dict, Iterable, List, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
 from tornado.ioloop import IOLoop
 from tornado.iostream import IOStream, StreamClosedError
@@ -196,16 +197,66 @@ def _error_response(code: int, description: str) -> Response:
                                        ('Error-Description', ' '.join(description.split()))])
 
 
-def for_forwarding(request: BaseRequest) -> BaseRequest:
-    """The request to forward: a socket callback stays between the sender and this server
-    (relaying -CALLBACK up a chain of servers is not supported), so it is dropped."""
+def received_line(peer: str, host_name: str, server_id: str) -> str:
+    """The ``Received`` header a server adds to a request it forwards (§4.4), in the form
+    Growl uses: ``From <peer> by <host name> with gntplib id <server id>; <UTC date>``.
+
+    Example:
+        >>> received_line('192.0.2.7', 'hub', 'hub-1f2e3d4c5b6a')[:48]
+        'From 192.0.2.7 by hub with gntplib id hub-1f2e3d'
+    """
+    return f'From {peer} by {host_name} with gntplib id {server_id}; {utc_timestamp()}'
+
+
+def names_server(received: str, server_id: str) -> bool:
+    """Tell whether a ``Received`` header value names ``server_id`` as its ``id``: the word
+    ``id`` (any case) followed by exactly that identifier (any case), before the ``;``
+    that starts the date. Host names are not compared: several servers may share one.
+
+    Example:
+        >>> names_server('From 10.0.0.2 by desk with gntplib id desk-1; 2024-01-02', 'DESK-1')
+        True
+        >>> names_server('From desk-1 by hub with Growl id 42; 2024-01-02', 'desk-1')
+        False
+    """
+    words = received.rsplit(';', 1)[0].split()
+    wanted = server_id.casefold()
+    return any(word.lower() == 'id' and following.casefold() == wanted
+               for word, following in zip(words, words[1:]))
+
+
+def valid_server_id(server_id: str) -> str:
+    """Check a server identifier: one word, no ``;`` (it must read back from a ``Received``
+    header).
+
+    Raises:
+        GNTPValidationError: If it is empty, not a string, or has white space or ``;``.
+    """
+    if not isinstance(server_id, str) or server_id.split() != [server_id] or ';' in server_id:
+        raise GNTPValidationError(f'server_id must be one word without ";", '
+                                  f'not {server_id!r}')
+    return server_id
+
+
+def for_forwarding(request: BaseRequest, received: Sequence[str] = ()) -> BaseRequest:
+    """The request to forward: a copy with ``received`` appended to its ``Received``
+    headers (the original, kept in :attr:`GNTPServer.received`, is left alone).
+
+    A socket callback stays between the sender and this server (relaying -CALLBACK up a
+    chain of servers is not supported), so it is dropped.
+    """
     if isinstance(request, NotifyRequest) and request.notification.socket_callback is not None:
         n = request.notification
         notification = Notification(n.name, n.title, n.text, n.id_, n.sticky, n.priority,
                                     n.icon, n.coalescing_id, None)
-        return NotifyRequest(request.app_name, notification, request.custom_headers,
-                             request.app_specific_headers)
-    return request
+        forwarded: BaseRequest = NotifyRequest(request.app_name, notification,
+                                               request.custom_headers,
+                                               request.app_specific_headers)
+    else:
+        forwarded = copy.copy(request)
+    forwarded.received_headers = list(request.received_headers) + list(received)
+    forwarded.received = None
+    return forwarded
 
 
 def subscription_for(server: 'GNTPServer', request: SubscribeRequest,
@@ -259,6 +310,12 @@ async def forward(subscription: Subscription, request: BaseRequest,
         return None
     except asyncio.TimeoutError:
         error = f'timed out after {timeout} s'
+    except GNTPResponseError as exc:
+        error = str(exc)
+        if exc.error_code == c.ERROR_ALREADY_PROCESSED:  # the loop is broken there: expected
+            logger.info('subscriber %r had already handled that %s (a forwarding loop)',
+                        subscription.name, request.message_type)
+            return error
     except GNTPError as exc:
         error = str(exc)
     except Exception as exc:  # forwarding must never take the hub down
@@ -268,6 +325,58 @@ async def forward(subscription: Subscription, request: BaseRequest,
                    subscription.name, format_address((subscription.host, subscription.port)),
                    error)
     return error
+
+
+class ServerStream(IOStream):
+    """The server's stream: it outlives the client's end of input.
+
+    Tornado closes a stream as soon as a read returns end of input. A client may send its
+    request and then shut down its sending side (``nc -N``, ``printf ... | nc``) while it
+    waits for the answer, so at end of input this stream hands its socket, still open, to
+    :attr:`kept_socket` instead of closing it. :class:`Connection` writes what is left to
+    say there; :meth:`release` closes it.
+    """
+
+    #: The socket, once end of input closed the stream; ``None`` until then.
+    kept_socket: Optional[socket.socket] = None
+    _end_of_input = False
+
+    @classmethod
+    def wrap(cls, stream: IOStream) -> IOStream:
+        """Return the plain ``IOStream`` TCPServer made as a :class:`ServerStream`; a TLS
+        stream is returned as it is (its end of input still closes it)."""
+        if type(stream) is not IOStream:
+            return stream
+        # Nothing has been read or written yet, so the socket can change hands.
+        return cls(stream.socket, max_buffer_size=stream.max_buffer_size,
+                   read_chunk_size=stream.read_chunk_size,
+                   max_write_buffer_size=stream.max_write_buffer_size)
+
+    def read_from_fd(self, buf: Union[bytearray, memoryview]) -> Optional[int]:
+        count = super().read_from_fd(buf)
+        self._end_of_input = count == 0
+        return count
+
+    def close_fd(self) -> None:
+        if self._end_of_input and self.kept_socket is None:  # Tornado closing at end of input
+            self.kept_socket = self.socket
+            self.socket = None  # type: ignore[assignment]  # as IOStream.close_fd does
+        else:
+            super().close_fd()
+
+    def release(self) -> None:
+        """Close the stream and the socket it kept."""
+        self.close()
+        if self.kept_socket is not None:
+            self.kept_socket.close()
+
+
+def release_stream(stream: IOStream) -> None:
+    """Close a connection's stream, and the socket a :class:`ServerStream` kept."""
+    if isinstance(stream, ServerStream):
+        stream.release()
+    else:
+        stream.close()
 
 
 class _Timeout(Exception):
@@ -283,6 +392,28 @@ class Connection:
         self.address = address
         self.reader = server._reader_for(address)
         self._read: Optional['asyncio.Future[bytes]'] = None
+
+    @property
+    def _kept_socket(self) -> Optional[socket.socket]:
+        """The socket, when the client has ended its input (the stream is closed then)."""
+        return self.stream.kept_socket if isinstance(self.stream, ServerStream) else None
+
+    async def _write(self, data: bytes) -> None:
+        """Write to the client, through the socket kept after its end of input if need be.
+
+        Raises:
+            StreamClosedError: If the client has gone (or reads nothing for
+                ``idle_timeout`` seconds once its input has ended).
+        """
+        sock = self._kept_socket
+        if sock is None:
+            await self.stream.write(data)
+            return
+        try:
+            await asyncio.wait_for(asyncio.get_running_loop().sock_sendall(sock, data),
+                                   self.server.idle_timeout)
+        except (OSError, asyncio.TimeoutError) as exc:
+            raise StreamClosedError(real_error=exc) from exc
 
     def _start_read(self) -> 'asyncio.Future[bytes]':
         if self._read is None:
@@ -313,7 +444,11 @@ class Connection:
             await self._answer_error(c.ERROR_INVALID_REQUEST, str(exc))
             return
         except StreamClosedError:
-            if self.reader.in_request:
+            if self.reader.in_request and self._kept_socket is not None:
+                # The input ended early; after a half-close the client still reads.
+                await self._answer_error(c.ERROR_INVALID_REQUEST, 'Incomplete request: the '
+                                         'input ended before the end of the message')
+            elif self.reader.in_request:
                 logger.info('%s closed the connection in the middle of a request',
                             format_address(self.address))
             return
@@ -357,7 +492,7 @@ class Connection:
         if pending is not None and server.callback_result is not None:
             server.send_callback(pending, server.callback_result)
         try:
-            await self.stream.write(pack_response(response, cipher))
+            await self._write(pack_response(response, cipher))
             if pending is not None:
                 await self._wait_for_callback(pending, cipher)
         except StreamClosedError:
@@ -372,7 +507,12 @@ class Connection:
 
     async def _wait_for_callback(self, pending: PendingCallback, cipher: Any) -> None:
         """Keep the connection until the callback is triggered, times out, or the client
-        leaves (§6.2). Whatever the client sends meanwhile is discarded."""
+        leaves (§6.2). Whatever the client sends meanwhile is discarded.
+
+        End of input counts as leaving: TCP cannot tell a client that shut down only its
+        sending side from one that has gone, and callbacks of clients that have gone must
+        not pile up. A callback decided before that (``callback_result``) is still sent.
+        """
         loop = IOLoop.current()
         timeout = self.server.notification_timeout
         deadline = None if timeout is None or pending.request.notification.sticky \
@@ -390,14 +530,14 @@ class Connection:
                     and loop.time() >= deadline:
                 pending.result.set_result(RESULT_SPELLINGS[c.CALLBACK_TIMEOUT])
         result = pending.result.result()
-        await self.stream.write(pack_response(pending.response(result), cipher))
+        await self._write(pack_response(pending.response(result), cipher))
         pending.sent.set_result(True)
         self.server._tell_displays('show_callback', pending.event, result)
 
     async def _answer_error(self, code: int, description: str) -> None:
         self.server._record_error(self.address, code, description)
         try:
-            await self.stream.write(pack_response(_error_response(code, description)))
+            await self._write(pack_response(_error_response(code, description)))
         except StreamClosedError:
             return
         await self._finish()
@@ -405,13 +545,17 @@ class Connection:
     async def _finish(self) -> None:
         """Shut down the sending side, then read and drop what the client still sends
         until it closes (closing with unread data would reset the connection and could
-        destroy the answer on the client's side, §6.1)."""
-        sock = self.stream.socket
+        destroy the answer on the client's side, §6.1). After the client's end of input
+        there is nothing left to read."""
+        kept = self._kept_socket
+        sock = kept if kept is not None else self.stream.socket
         if sock is not None:
             try:
                 sock.shutdown(socket.SHUT_WR)
             except OSError:
                 pass
+        if kept is not None:
+            return
         loop = IOLoop.current()
         deadline = loop.time() + self.server.idle_timeout
         try:

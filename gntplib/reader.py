@@ -106,6 +106,9 @@ class ReceivedMessage:
                     for section in self.sections]
         request = build_request(self.message_type, sections)
         request.received = self
+        # The only header that may repeat (§3.3): every one is kept, in wire order.
+        request.received_headers = [value for name, value in self.sections[0]
+                                     if name.lower() == 'received'] if self.sections else []
         return request
 
     def __repr__(self) -> str:

@@ -61,6 +61,12 @@ class BaseRequest:
         custom_headers: ``X-`` headers, as ``(name, value)`` pairs (``Origin-`` headers
             may be given here too).
         app_specific_headers: ``Data-`` headers, echoed back by the server.
+
+    Attributes:
+        received_headers: The values of the request's ``Received`` headers, oldest first:
+            one per server that forwarded it (§4.4). Forwarding servers add them, so
+            applications leave this empty; it is packed (one ``Received`` line each, after
+            the request's own headers) but not compared by ``==``.
     """
 
     message_type = ''
@@ -69,6 +75,7 @@ class BaseRequest:
                  app_specific_headers: Optional[Sequence[Tuple[str, Any]]] = None) -> None:
         self.custom_headers = normalize_headers(custom_headers, 'X-', ('Origin-',))
         self.app_specific_headers = normalize_headers(app_specific_headers, 'Data-')
+        self.received_headers: List[str] = []
         #: Set by the parser: the :class:`~gntplib.reader.ReceivedMessage` this came from.
         self.received: Any = None
 
@@ -77,6 +84,9 @@ class BaseRequest:
         raise NotImplementedError
 
     def _extra_headers(self) -> HeaderList:
+        if self.received_headers:
+            return ([('Received', value) for value in self.received_headers]
+                    + self.custom_headers + self.app_specific_headers)
         return self.custom_headers + self.app_specific_headers
 
     def _key(self) -> Tuple[Any, ...]:
@@ -90,8 +100,10 @@ class BaseRequest:
             (other._key(), other._formatted_extras())
 
     def _formatted_extras(self) -> List[Tuple[str, Optional[str]]]:
-        # Compare headers as they travel: 42 and '42' are the same header.
-        return [(name, format_header_value(value)) for name, value in self._extra_headers()]
+        # Compare headers as they travel: 42 and '42' are the same header. Received headers
+        # say how a request travelled, not what it is, so they are left out.
+        return [(name, format_header_value(value))
+                for name, value in self.custom_headers + self.app_specific_headers]
 
     __hash__ = None  # type: ignore[assignment]
 

@@ -21,6 +21,7 @@ import itertools
 import logging
 import socket
 import threading
+import uuid
 from typing import (
     Any, Callable, Dict, Iterable, List, Optional, Sequence, Set, Tuple, Union, cast,
 )
@@ -33,8 +34,9 @@ from tornado.tcpserver import TCPServer
 
 from . import constants as c
 from ._serving import (
-    Address, Connection, PendingCallback, RegisteredApplication, Subscription, for_forwarding,
-    forward_in_order, is_loopback, normalize_callback_result, ok_response, subscription_for,
+    Address, Connection, PendingCallback, RegisteredApplication, ServerStream, Subscription,
+    for_forwarding, forward_in_order, is_loopback, names_server, normalize_callback_result,
+    ok_response, received_line, release_stream, subscription_for, valid_server_id,
 )
 from .display import Display, DisplayEvent, format_address
 from .exceptions import GNTPConnectionError, GNTPResponseError, GNTPValidationError
@@ -59,6 +61,18 @@ class GNTPServer(TCPServer):
     ``-OK`` or ``-ERROR`` with the spec's codes, sends socket callbacks, and forwards
     REGISTER and NOTIFY to live subscribers. Every request it parses is appended to
     :attr:`received`, so tests can assert on exactly what arrived.
+
+    Forwarding headers (§4.4): a forwarded request keeps its ``Received`` headers and gets
+    one more, ``From <peer> by <host_name> with gntplib id <server_id>; <UTC date>``
+    (``<peer>`` is the address the request came from). A request with a ``Received``
+    header whose ``id`` is this server's :attr:`server_id` (compared case-insensitively)
+    went round a forwarding loop: it is refused with ``-ERROR`` 403
+    (``ALREADY_PROCESSED``) and goes no further.
+
+    A client may shut down its sending side after its request (``nc -N``): the request
+    is still read to its end and answered; if it ends early, the answer is ``-ERROR``
+    300. Afterwards, end of input counts as the client leaving, so a socket callback not
+    decided by then is dropped (see :doc:`/server`).
 
     Args:
         password: The password, or a list of passwords, the server accepts.
@@ -87,6 +101,11 @@ class GNTPServer(TCPServer):
         forward_timeout: Seconds allowed for forwarding one request to a subscriber.
         max_received: How many entries :attr:`received`, :attr:`errors` and :attr:`forwards`
             keep (oldest dropped first).
+        server_id: How this server names itself in the ``Received`` headers it adds, and
+            recognises itself in the ones it receives: one word without ``;``. Default:
+            the host name and a random suffix (``desk-5f0c2a9e81b4``), so every server
+            is told apart, even several on one machine. A fixed id makes the headers
+            easier to read; it must differ from every other server's.
         **kwargs: Passed to ``TCPServer`` (e.g. ``ssl_options``).
 
     Attributes:
@@ -96,6 +115,8 @@ class GNTPServer(TCPServer):
         pending_callbacks: :class:`PendingCallback` by handle.
         errors: ``(peer, code, description)`` of every ``-ERROR`` sent.
         forwards: ``(subscriber_id, message_type, error_or_None)`` of every forwarding.
+        server_id: This server's identifier in ``Received`` headers.
+        host_name: The host name it writes after ``by`` in them.
         port: The first port listened on (after :meth:`listen` or :meth:`add_sockets`).
 
     Example:
@@ -116,7 +137,7 @@ class GNTPServer(TCPServer):
                  limits: Optional[ReaderLimits] = None, idle_timeout: float = 10.0,
                  request_timeout: float = 30.0, max_connections: int = 1000,
                  forward_timeout: float = 10.0, max_received: int = 10000,
-                 **kwargs: Any) -> None:
+                 server_id: Optional[str] = None, **kwargs: Any) -> None:
         try:
             super().__init__(**kwargs)
         except TypeError as exc:
@@ -143,6 +164,10 @@ class GNTPServer(TCPServer):
         self.max_connections = max_connections
         self.forward_timeout = forward_timeout
         self.max_received = max_received
+        # No white space or ";" in a host name either: it is one word of the Received line.
+        self.host_name = ''.join(socket.gethostname().replace(';', '').split()) or 'localhost'
+        self.server_id = valid_server_id(f'{self.host_name}-{uuid.uuid4().hex[:12]}'
+                                         if server_id is None else server_id)
         self.received: List[BaseRequest] = []
         self.applications: Dict[str, RegisteredApplication] = {}
         self.subscribers: Dict[str, Subscription] = {}
@@ -187,7 +212,7 @@ class GNTPServer(TCPServer):
         """Stop listening and close every open connection."""
         super().stop()
         for stream in list(self._streams):
-            stream.close()
+            stream.close()  # a socket kept after end of input is closed by its connection
 
     async def shutdown(self, timeout: float = 5.0, grace: float = 0.0) -> None:
         """Stop listening, let open connections finish for up to ``grace`` seconds, close
@@ -292,6 +317,7 @@ class GNTPServer(TCPServer):
                            len(self._streams))
             stream.close()
             return
+        stream = ServerStream.wrap(stream)
         self._streams.add(stream)
         task = asyncio.ensure_future(Connection(self, stream, address).run())
         self._tasks.add(task)
@@ -300,7 +326,7 @@ class GNTPServer(TCPServer):
         except Exception:
             logger.exception('connection from %s failed', format_address(address))
         finally:
-            stream.close()
+            release_stream(stream)
             self._tasks.discard(task)
             self._streams.discard(stream)
             self._notify_change()
@@ -341,8 +367,13 @@ class GNTPServer(TCPServer):
             The ``-OK`` response, and the pending callback if the sender waits for one.
 
         Raises:
-            GNTPResponseError: With the code to answer (401, 402, 404).
+            GNTPResponseError: With the code to answer (401, 402, 403, 404).
         """
+        if any(names_server(value, self.server_id) for value in request.received_headers):
+            raise GNTPResponseError(
+                f'{c.ERROR_DESCRIPTIONS[c.ERROR_ALREADY_PROCESSED]}: this server '
+                f'({self.server_id}) forwarded the request before (a forwarding loop)',
+                c.ERROR_ALREADY_PROCESSED)
         headers: List[Tuple[str, Any]] = [('Response-Action', request.message_type)]
         pending = None
         if isinstance(request, RegisterRequest):
@@ -356,7 +387,7 @@ class GNTPServer(TCPServer):
             self._show(DisplayEvent(request, address, server=self))
             headers.append(('Subscription-TTL', self.subscription_ttl))
         if not isinstance(request, SubscribeRequest):
-            self._forward_to_subscribers(request)
+            self._forward_to_subscribers(request, address)
         self._notify_change()
         return ok_response(headers + request.app_specific_headers), pending
 
@@ -398,12 +429,16 @@ class GNTPServer(TCPServer):
         logger.info('subscriber %r (%s) for %d s', request.name,
                     format_address((address[0], request.port)), self.subscription_ttl)
 
-    def _forward_to_subscribers(self, request: BaseRequest) -> None:
+    def _forward_to_subscribers(self, request: BaseRequest, address: Address) -> None:
+        forwarded = None
         for sub_id, subscription in list(self.subscribers.items()):
             if not subscription.alive:
                 del self.subscribers[sub_id]
                 continue
-            task = forward_in_order(self, subscription, for_forwarding(request))
+            if forwarded is None:
+                received = received_line(str(address[0]), self.host_name, self.server_id)
+                forwarded = for_forwarding(request, [received])
+            task = forward_in_order(self, subscription, forwarded)
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
 
