@@ -93,8 +93,13 @@ def _keep(task: 'asyncio.Future[T]') -> 'asyncio.Future[T]':
     return task
 
 
-def _current_loop() -> asyncio.AbstractEventLoop:
-    loop: asyncio.AbstractEventLoop = getattr(IOLoop.current(), 'asyncio_loop')
+def asyncio_loop_of(io_loop: Optional[IOLoop] = None) -> asyncio.AbstractEventLoop:
+    """The asyncio event loop behind ``io_loop`` (default: the current IOLoop).
+
+    Read with ``getattr``: Tornado 6.6 declares ``asyncio_loop`` on ``IOLoop``, older
+    releases only on its asyncio subclasses, and the type checker must accept both.
+    """
+    loop: asyncio.AbstractEventLoop = getattr(io_loop or IOLoop.current(), 'asyncio_loop')
     return loop
 
 
@@ -102,7 +107,7 @@ def _start(coro: Coroutine[Any, Any, T]) -> 'asyncio.Future[T]':
     # IOLoop.current() is looked up at call time, not when the client was made: a call
     # made before the loop starts (0.5 style) and an await inside asyncio.run() both land
     # on the loop that will run them.
-    return _keep(_current_loop().create_task(coro))
+    return _keep(asyncio_loop_of().create_task(coro))
 
 
 def _warn_io_loop(io_loop: Any, where: str) -> None:

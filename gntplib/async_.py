@@ -31,7 +31,7 @@ from tornado.httpclient import AsyncHTTPClient
 
 from . import constants as c
 from ._async_io import (
-    AsyncGNTPConnection, _attach_legacy_callback, _current_loop, _reason, _start,
+    AsyncGNTPConnection, _attach_legacy_callback, _reason, _start, asyncio_loop_of,
     _warn_io_loop,
 )
 from .ciphers import Algorithm as CipherAlgorithm
@@ -207,7 +207,7 @@ class AsyncResource(Resource):
             A future of the bytes, or of ``None`` when the fetch failed and the resource
             is not ``required``.
         """
-        loop = _current_loop()
+        loop = asyncio_loop_of()
         if self.data is not None:
             done: 'asyncio.Future[Optional[bytes]]' = loop.create_future()
             done.set_result(self.data)

@@ -204,7 +204,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
                           encrypt_responses=args.encrypt_responses,
                           callback_result=args.callback_result,
                           notification_timeout=args.notification_timeout or None,
-                          display=displays)
+                          server_id=args.server_id, display=displays)
     thread.start()
     previous = {}
     if threading.current_thread() is threading.main_thread():
@@ -456,6 +456,10 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument('--notification-timeout', type=float, default=10.0, metavar='SECONDS',
                        help='answer socket callbacks of non-sticky notifications TIMEDOUT '
                        'after this long (default 10; 0 never)')
+    serve.add_argument('--server-id', metavar='ID',
+                       help='this server\'s name in the Received headers it adds when '
+                       'forwarding, and how it recognises a forwarding loop (default: the '
+                       'host name and a random suffix)')
     serve.add_argument('--count', type=int, default=0,
                        help='exit after accepting this many requests')
     serve.set_defaults(func=_cmd_serve)

@@ -33,6 +33,7 @@ from tornado.netutil import bind_sockets
 from tornado.tcpserver import TCPServer
 
 from . import constants as c
+from ._async_io import asyncio_loop_of
 from ._serving import (
     Address, Connection, PendingCallback, RegisteredApplication, ServerStream, Subscription,
     for_forwarding, forward_in_order, is_loopback, names_server, normalize_callback_result,
@@ -519,7 +520,7 @@ class ServerThread:
 
     def _run(self, sockets: List[socket.socket]) -> None:
         io_loop = IOLoop(make_current=False)
-        asyncio.set_event_loop(io_loop.asyncio_loop)
+        asyncio.set_event_loop(asyncio_loop_of(io_loop))
         try:
             async def setup() -> GNTPServer:
                 server = self._factory()
@@ -580,7 +581,7 @@ class ServerThread:
             if asyncio.isfuture(result) or asyncio.iscoroutine(result):
                 result = await result
             return result
-        future = asyncio.run_coroutine_threadsafe(run(), self.io_loop.asyncio_loop)  # type: ignore[attr-defined]
+        future = asyncio.run_coroutine_threadsafe(run(), asyncio_loop_of(self.io_loop))
         try:
             return future.result(timeout)
         except concurrent.futures.TimeoutError:

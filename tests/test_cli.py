@@ -17,8 +17,10 @@ from typing import List
 import pytest
 
 from conftest import cli_env, run_cli
+from hardening_support import exchange
 from gntplib import Event, GNTPResponseError, Publisher, Resource, SocketCallback
 from gntplib.cli import build_parser, main
+from gntplib.requests import parse_response
 
 pytestmark = pytest.mark.filterwarnings('ignore::DeprecationWarning')
 
@@ -230,6 +232,17 @@ def test_main_serve_on_an_inherited_socket(capsys):
     assert [o['type'] for o in objects] == ['REGISTER', 'NOTIFY']
     assert objects[1]['title'] == 'via fd'
     assert f'fd {fd} (port {port})' in captured.err
+
+
+def test_serve_server_id_names_the_server_in_loop_detection(gntplib_serve, capsys):
+    server = gntplib_serve('--server-id', 'hub-7')
+    looped = ('GNTP/1.0 NOTIFY NONE\r\nApplication-Name: A\r\nNotification-Name: n\r\n'
+              'Notification-Title: t\r\nReceived: From 10.0.0.2 by desk with gntplib id '
+              'HUB-7; 2026-11-21 10:00:00Z\r\n\r\n').encode()
+    answer = parse_response(exchange(server.port, looped))
+    assert (answer.message_type, answer.error_code) == ('-ERROR', 403)
+    assert main(['serve', '--port', '0', '--server-id', 'two words']) == 1
+    assert 'server_id must be one word' in capsys.readouterr().err
 
 
 def test_main_demo_in_process(capsys):

@@ -32,6 +32,7 @@ from gntplib.reader import ReaderLimits
 from gntplib.requests import NotifyRequest, parse_response
 from gntplib.server import GNTPServer, ServerThread, is_loopback, normalize_callback_result
 from gntplib.wire import MessageBuffer
+from hardening_support import exchange
 from vectors import by_name, message_bytes, vectors
 
 VECTOR_PASSWORD = 'pässwörd€'
@@ -45,18 +46,6 @@ NOTIFY_CALLBACK = NOTIFY[:-2] + (b'Notification-ID: cb-1\r\nNotification-Callbac
 
 
 # -- helpers -----------------------------------------------------------------------------------
-
-def exchange(port: int, data: bytes, timeout: float = 5.0) -> bytes:
-    """Send ``data`` and read until the server closes."""
-    with socket.create_connection(('127.0.0.1', port), timeout=timeout) as sock:
-        sock.sendall(data)
-        chunks: List[bytes] = []
-        while True:
-            chunk = sock.recv(65536)
-            if not chunk:
-                return b''.join(chunks)
-            chunks.append(chunk)
-
 
 def split(data: bytes) -> List[bytes]:
     buffer = MessageBuffer(max_size=1 << 20)
