@@ -158,6 +158,16 @@ class Subprocess:
             self.proc.wait(timeout)
 
 
+#: Small raw requests for tests that talk to a server byte by byte: App registers
+#: `update`, then notifies (with a socket callback in NOTIFY_CALLBACK).
+REGISTER = (b'GNTP/1.0 REGISTER NONE\r\nApplication-Name: App\r\nNotifications-Count: 1\r\n\r\n'
+            b'Notification-Name: update\r\nNotification-Enabled: True\r\n\r\n')
+NOTIFY = (b'GNTP/1.0 NOTIFY NONE\r\nApplication-Name: App\r\nNotification-Name: update\r\n'
+          b'Notification-Title: Hi\r\n\r\n')
+NOTIFY_CALLBACK = NOTIFY[:-2] + (b'Notification-ID: cb-1\r\nNotification-Callback-Context: ctx\r\n'
+                                 b'Notification-Callback-Context-Type: string\r\n\r\n')
+
+
 def exchange(port: int, data: bytes, timeout: float = 10.0, half_close: bool = False) -> bytes:
     """Send ``data`` and read until the server closes (it closes after answering, unless
     a socket callback keeps the connection open).

@@ -32,17 +32,11 @@ from gntplib.reader import ReaderLimits
 from gntplib.requests import NotifyRequest, parse_response
 from gntplib.server import GNTPServer, ServerThread, is_loopback, normalize_callback_result
 from gntplib.wire import MessageBuffer
-from hardening_support import exchange
+from hardening_support import NOTIFY, NOTIFY_CALLBACK, REGISTER, exchange
 from vectors import by_name, message_bytes, vectors
 
 VECTOR_PASSWORD = 'pässwörd€'
 TIMESTAMP = re.compile(rb'Notification-Callback-Timestamp: \d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ')
-REGISTER = (b'GNTP/1.0 REGISTER NONE\r\nApplication-Name: App\r\nNotifications-Count: 1\r\n\r\n'
-            b'Notification-Name: update\r\nNotification-Enabled: True\r\n\r\n')
-NOTIFY = (b'GNTP/1.0 NOTIFY NONE\r\nApplication-Name: App\r\nNotification-Name: update\r\n'
-          b'Notification-Title: Hi\r\n\r\n')
-NOTIFY_CALLBACK = NOTIFY[:-2] + (b'Notification-ID: cb-1\r\nNotification-Callback-Context: ctx\r\n'
-                                 b'Notification-Callback-Context-Type: string\r\n\r\n')
 
 
 # -- helpers -----------------------------------------------------------------------------------

@@ -14,13 +14,8 @@ from gntplib import Publisher
 from gntplib.requests import Response, parse_response
 from gntplib.server import ServerThread
 from gntplib.wire import MessageBuffer
+from hardening_support import NOTIFY, NOTIFY_CALLBACK, REGISTER
 
-REGISTER = (b'GNTP/1.0 REGISTER NONE\r\nApplication-Name: App\r\nNotifications-Count: 1\r\n\r\n'
-            b'Notification-Name: update\r\nNotification-Enabled: True\r\n\r\n')
-NOTIFY = (b'GNTP/1.0 NOTIFY NONE\r\nApplication-Name: App\r\nNotification-Name: update\r\n'
-          b'Notification-Title: Hi\r\n\r\n')
-NOTIFY_CALLBACK = NOTIFY[:-2] + (b'Notification-ID: cb-1\r\nNotification-Callback-Context: ctx\r\n'
-                                 b'Notification-Callback-Context-Type: string\r\n\r\n')
 
 
 def half_closed(port: int, *parts: bytes) -> socket.socket:
