@@ -7,26 +7,21 @@ Private: import the public names from :mod:`gntplib.async_`.
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import datetime
 import logging
 import socket
 import time
 import warnings
 from typing import (
-    Any, Awaitable, Callable, Coroutine, Dict, Iterator, List, Optional, Set, Tuple, TypeVar,
+    Any, Awaitable, Callable, Coroutine, Dict, List, Optional, Set, Tuple, TypeVar,
     Union,
 )
 
-from tornado import gen
 from tornado.ioloop import IOLoop
 from tornado.iostream import IOStream, StreamClosedError
-from tornado.netutil import DefaultLoopResolver, Resolver
-from tornado.tcpclient import TCPClient
 from tornado.util import TimeoutError as TornadoTimeoutError
 
 from . import constants as c
-from .connections import BaseGNTPConnection, FinalCallback, ip_literal_family
+from .connections import AddrInfo, BaseGNTPConnection, FinalCallback, ip_literal_family, resolve
 from .exceptions import GNTPConnectionError
 from .keys import Key
 from .models import SocketCallback
@@ -40,7 +35,7 @@ T = TypeVar('T')
 Address = Tuple[str, int]
 
 #: Everything the IOStream transport can raise for a failed or timed-out connect, write
-#: or read; translated to GNTPConnectionError in one place, :func:`_io_errors`.
+#: or read; translated to GNTPConnectionError in one place, :func:`_io_error`.
 _TIMEOUTS = (TimeoutError, asyncio.TimeoutError, TornadoTimeoutError)
 _IO_ERRORS = (StreamClosedError, OSError) + _TIMEOUTS
 
@@ -49,42 +44,30 @@ _IO_ERRORS = (StreamClosedError, OSError) + _TIMEOUTS
 _background_tasks: Set['asyncio.Future[Any]'] = set()
 
 
-class _GNTPResolver(Resolver):
-    """Resolves without the executor whenever it can.
+#: Seconds a looked-up host name is kept: a lookup costs more than a whole request.
+_NAME_TTL = 60.0
+_names: Dict[Address, Tuple[float, List[AddrInfo]]] = {}
 
-    Tornado's default resolver runs ``getaddrinfo`` in the loop's thread pool for every
-    connection, IP literals included. Literals need no lookup at all; a host name is
-    looked up by the default resolver once and the answer kept for ``ttl`` seconds.
+
+async def _addresses(address: Address, timeout: Optional[float]) -> List[AddrInfo]:
+    """The addresses to try for ``address``, without a thread-pool lookup when possible.
+
+    IP literals need no lookup at all. A host name is looked up once in the loop's
+    executor (as Tornado's default resolver does, bounded by ``timeout``) and kept for
+    :data:`_NAME_TTL` seconds, or until a connect to it fails.
     """
-
-    def initialize(self, ttl: float = 60.0) -> None:
-        self.ttl = ttl
-        self._names: Dict[Tuple[str, int, int], Tuple[float, List[Tuple[int, Any]]]] = {}
-
-    async def resolve(self, host: str, port: int,
-                      family: socket.AddressFamily = socket.AF_UNSPEC
-                      ) -> List[Tuple[int, Any]]:
-        literal = ip_literal_family(host)
-        if literal is not None:
-            return [(literal, (host, port))]
-        now = time.monotonic()
-        cached = self._names.get((host, port, family))
-        if cached is not None and cached[0] > now:
-            return cached[1]
-        addresses: List[Tuple[int, Any]] = await DefaultLoopResolver().resolve(host, port,
-                                                                               family)
-        self._names[(host, port, family)] = (now + self.ttl, addresses)
-        return addresses
-
-
-_tcp_client: Optional[TCPClient] = None
-
-
-def _shared_tcp_client() -> TCPClient:
-    global _tcp_client
-    if _tcp_client is None:
-        _tcp_client = TCPClient(resolver=_GNTPResolver())
-    return _tcp_client
+    now = time.monotonic()
+    cached = _names.get(address)
+    if cached is not None and cached[0] > now:
+        return cached[1]
+    if ip_literal_family(address[0]) is not None:
+        infos = resolve(address)
+        _names[address] = (float('inf'), infos)
+        return infos
+    lookup = asyncio_loop_of().getaddrinfo(*address, type=socket.SOCK_STREAM)
+    infos = await asyncio.wait_for(lookup, timeout)
+    _names[address] = (now + _NAME_TTL, infos)
+    return infos
 
 
 def _keep(task: 'asyncio.Future[T]') -> 'asyncio.Future[T]':
@@ -107,7 +90,11 @@ def _start(coro: Coroutine[Any, Any, T]) -> 'asyncio.Future[T]':
     # IOLoop.current() is looked up at call time, not when the client was made: a call
     # made before the loop starts (0.5 style) and an await inside asyncio.run() both land
     # on the loop that will run them.
-    return _keep(asyncio_loop_of().create_task(coro))
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:  # called before the loop runs
+        loop = asyncio_loop_of()
+    return _keep(loop.create_task(coro))
 
 
 def _warn_io_loop(io_loop: Any, where: str) -> None:
@@ -149,26 +136,12 @@ def _reason(exc: BaseException) -> str:
     return str(exc) or type(exc).__name__
 
 
-@contextlib.contextmanager
-def _io_errors(address: Address, doing: str) -> Iterator[None]:
-    """Translate what Tornado and the OS raise into :class:`GNTPConnectionError`."""
-    try:
-        yield
-    except _TIMEOUTS as exc:  # before OSError: the built-in TimeoutError is one
-        raise GNTPConnectionError(f'{address[0]}:{address[1]}: timed out {doing}') from exc
-    except _IO_ERRORS as exc:
-        raise GNTPConnectionError(f'{address[0]}:{address[1]}: {doing} failed: '
-                                  f'{_reason(exc)}') from exc
-
-
-async def _bounded(awaitable: Awaitable[T], timeout: Optional[float]) -> T:
-    if timeout is None:
-        return await awaitable
-    # gen.with_timeout leaves the inner future running; we close the stream on timeout,
-    # which fails it with StreamClosedError: nothing worth logging.
-    result: T = await gen.with_timeout(datetime.timedelta(seconds=timeout), awaitable,
-                                       quiet_exceptions=(StreamClosedError,))
-    return result
+def _io_error(address: Address, doing: str, exc: BaseException,
+              timed_out: bool = False) -> GNTPConnectionError:
+    """The :class:`GNTPConnectionError` for what Tornado or the OS raised while ``doing``."""
+    if timed_out or isinstance(exc, _TIMEOUTS):
+        return GNTPConnectionError(f'{address[0]}:{address[1]}: timed out {doing}')
+    return GNTPConnectionError(f'{address[0]}:{address[1]}: {doing} failed: {_reason(exc)}')
 
 
 class AsyncGNTPConnection(BaseGNTPConnection):
@@ -215,15 +188,44 @@ class AsyncGNTPConnection(BaseGNTPConnection):
         self.callback_timeout = callback_timeout
         self.buffer = MessageBuffer(max_response_size)
         self.stream: Optional[IOStream] = None
+        #: The loop the connection runs on; bound by :meth:`connect`, its first step.
+        self._loop: Optional[asyncio.AbstractEventLoop] = None
+        #: When the step under way (connect, write, read) must end; ``None``: no limit.
+        self._deadline: Optional[float] = None
+        self._timer: Optional[asyncio.TimerHandle] = None
+        #: Whether the deadline of the step under way passed.
+        self._timed_out = False
 
     async def connect(self) -> None:
-        """Open the stream (bounded by ``timeout``).
+        """Open the stream (bounded by ``timeout``), trying each address of the host in
+        turn.
 
         Raises:
             GNTPConnectionError: If the connection is refused or times out.
         """
-        with _io_errors(self.address, 'connecting'):
-            self.stream = await _shared_tcp_client().connect(*self.address, timeout=self.timeout)
+        loop = self._loop = asyncio_loop_of()
+        deadline = None if self.timeout is None else loop.time() + self.timeout
+        try:
+            candidates = await _addresses(self.address, self.timeout)
+        except (OSError, asyncio.TimeoutError) as exc:
+            raise _io_error(self.address, 'connecting', exc) from exc
+        error: BaseException = OSError('no address')
+        for family, type_, proto, _, sockaddr in candidates:
+            remaining = None if deadline is None else deadline - loop.time()
+            self.stream = IOStream(socket.socket(family, type_, proto))
+            self._arm(remaining)
+            try:
+                await self.stream.connect(sockaddr)
+                return
+            except _IO_ERRORS as exc:
+                error = exc
+                self.close()
+                if self._timed_out:
+                    break
+            finally:
+                self._disarm()
+        _names.pop(self.address, None)  # the host may have moved: look it up again next time
+        raise _io_error(self.address, 'connecting', error, self._timed_out) from error
 
     async def write_message(self, message: Union[bytes, List[bytes]]) -> None:  # type: ignore[override]
         """Write every byte of ``message`` (bytes, or a list of byte strings).
@@ -235,12 +237,50 @@ class AsyncGNTPConnection(BaseGNTPConnection):
             raise GNTPConnectionError(f'{self.address[0]}:{self.address[1]}: '
                                       'the connection is closed')
         parts = [message] if isinstance(message, (bytes, bytearray)) else message
-        with _io_errors(self.address, 'sending'):
+        self._arm(self.timeout)
+        try:
             written: Optional[Awaitable[None]] = None
             for part in parts:
                 written = self.stream.write(part)
             if written is not None:
-                await _bounded(written, self.timeout)
+                await written
+        except _IO_ERRORS as exc:
+            raise _io_error(self.address, 'sending', exc, self._timed_out) from exc
+        finally:
+            self._disarm()
+
+    # A step's timeout closes the stream, which fails whatever is awaiting it. One timer
+    # per connection follows the deadline of the step under way: a fast exchange
+    # schedules it once, instead of a timer (and a timeout future) per await.
+    def _arm(self, timeout: Optional[float]) -> None:
+        """Start a step (connect, write, read) that must end within ``timeout`` seconds."""
+        self._timed_out = False
+        if timeout is None:
+            self._deadline = None
+            return
+        loop = self._loop = self._loop or asyncio_loop_of()
+        self._deadline = loop.time() + max(timeout, 0.0)
+        if self._timer is not None and self._timer.when() > self._deadline:
+            self._timer.cancel()  # the new deadline comes first
+            self._timer = None
+        if self._timer is None:
+            self._timer = loop.call_at(self._deadline, self._check_deadline)
+
+    def _disarm(self) -> None:
+        """End the step under way: its deadline no longer applies."""
+        self._deadline = None
+
+    def _check_deadline(self) -> None:
+        self._timer = None
+        loop = self._loop
+        if self._deadline is None or loop is None:
+            return
+        if loop.time() < self._deadline:  # a later step moved the deadline on
+            self._timer = loop.call_at(self._deadline, self._check_deadline)
+            return
+        self._timed_out = True
+        if self.stream is not None:
+            self.stream.close()
 
     def read_message(  # type: ignore[override]
             self, callback: Callable[[bytes], None]) -> 'asyncio.Future[None]':
@@ -298,29 +338,31 @@ class AsyncGNTPConnection(BaseGNTPConnection):
     async def _read(self, timeout: Optional[float], doing: str) -> Optional[bytes]:
         # ``timeout`` bounds the whole message, not each read: a server dripping one byte
         # (or one CR LF) at a time must not hold the call open any longer than that.
-        loop = IOLoop.current()
-        deadline = None if timeout is None else loop.time() + timeout
-        while True:
-            message = self.buffer.next_message()
-            if message is not None or self.buffer.closed:
-                return message
-            if self.stream is None:
-                return None
-            with _io_errors(self.address, doing):
-                remaining = None if deadline is None else deadline - loop.time()
-                if remaining is not None and remaining <= 0:
-                    raise TimeoutError(doing)
+        self._arm(timeout)
+        try:
+            while True:
+                message = self.buffer.next_message()
+                if message is not None or self.buffer.closed:
+                    return message
+                if self.stream is None:
+                    return None
                 try:
-                    data = await _bounded(self.stream.read_bytes(65536, partial=True),
-                                          remaining)
+                    data = await self.stream.read_bytes(65536, partial=True)
                 except StreamClosedError as exc:
-                    if exc.real_error is not None:
+                    if exc.real_error is not None or self._timed_out:
                         raise
                     data = b''  # a clean end of stream
-            self.buffer.feed(data)
+                self.buffer.feed(data)
+        except _IO_ERRORS as exc:
+            raise _io_error(self.address, doing, exc, self._timed_out) from exc
+        finally:
+            self._disarm()
 
     def close(self) -> None:
         """Close the stream (idempotent)."""
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
         if self.stream is not None:
             stream, self.stream = self.stream, None
             stream.close()

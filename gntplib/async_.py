@@ -123,7 +123,9 @@ class AsyncGNTPClient(GNTPClient):
 
     async def _process(self, request: BaseRequest,
                        socket_callback: Optional[SocketCallback]) -> Response:
-        await _fetch_all(collect_async_resources(request), self.timeout)
+        resources = collect_async_resources(request)
+        if resources:
+            await _fetch_all(resources, self.timeout)
         packer = self.packer_factory.create()
         message = packer.pack_parts(request)
         responses: List[Response] = []
@@ -133,7 +135,12 @@ class AsyncGNTPClient(GNTPClient):
         try:
             await connection.connect()
             await connection.write_message(message)
-            await connection.read_message(connection.on_ok_message)
+            if type(connection).read_message is AsyncGNTPConnection.read_message:
+                # What read_message would run as a task, awaited in place: one task less
+                # per request, ~7% of an async publish's instructions (benchmarks/README.md).
+                await connection._read_then(connection.on_ok_message, False)
+            else:
+                await connection.read_message(connection.on_ok_message)
         except BaseException:
             connection.close()
             raise

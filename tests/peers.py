@@ -8,10 +8,11 @@ truncated, silent, resetting) are scripts too.
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import struct
 import threading
-from typing import Callable, List, Optional, Union
+from typing import Callable, Iterator, List, Optional, Union
 
 from gntplib.packers import pack_response
 from gntplib.reader import ReaderLimits, ReceivedMessage, RequestReader
@@ -163,3 +164,24 @@ def unused_port() -> int:
     with socket.socket() as s:
         s.bind(('127.0.0.1', 0))
         return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def unanswered_port() -> Iterator[int]:
+    """A port whose listener never completes another handshake: its accept queue is full
+    (backlog 0, filled by connections nobody accepts), so the kernel drops new SYNs and a
+    connect there waits until the client's timeout."""
+    with socket.socket() as listener:
+        listener.bind(('127.0.0.1', 0))
+        listener.listen(0)
+        fillers = []
+        try:
+            for _ in range(4):
+                filler = socket.socket()
+                filler.setblocking(False)
+                filler.connect_ex(listener.getsockname())
+                fillers.append(filler)
+            yield listener.getsockname()[1]
+        finally:
+            for filler in fillers:
+                filler.close()

@@ -19,6 +19,7 @@ from tornado import gen
 from tornado.ioloop import IOLoop
 
 from async_peers import GNTPPeer, closed_port
+from peers import unanswered_port
 from gntplib import (
     Event, GNTPAuthenticationError, GNTPConnectionError, GNTPProtocolError,
     GNTPResponseError, GNTPValidationError, NotifyRequest, RegisterRequest, Resource,
@@ -228,6 +229,28 @@ async def test_response_timeout(make_peer):
 
 
 @pytest.mark.gen_test
+async def test_host_names_are_looked_up_once_and_again_after_a_failed_connect(peer):
+    publisher = AsyncPublisher('App', ['update'], host='localhost', port=peer.port)
+    assert (await publisher.register()).ok
+    cached = _async_io._names[('localhost', peer.port)]
+    assert (await publisher.publish('update', 'Hi')).ok
+    assert _async_io._names[('localhost', peer.port)] is cached  # no second lookup
+    port = closed_port()
+    with pytest.raises(GNTPConnectionError, match='connecting failed'):
+        await AsyncPublisher('App', ['update'], host='localhost', port=port).register()
+    assert ('localhost', port) not in _async_io._names  # looked up again next time
+
+
+@pytest.mark.gen_test
+async def test_connect_timeout():
+    with unanswered_port() as port:
+        started = time.monotonic()
+        with pytest.raises(GNTPConnectionError, match='timed out connecting'):
+            await publisher_for(port, timeout=0.3).register()
+        assert 0.25 < time.monotonic() - started < 2
+
+
+@pytest.mark.gen_test
 async def test_write_timeout(make_peer):
     peer = make_peer(reply='stall')  # accepts, never reads
     big_icon = Resource(data=bytes(32 * 1024 * 1024))
@@ -354,6 +377,21 @@ async def test_callback_wait_is_bounded_by_callback_timeout_not_timeout(make_pee
     assert called == []
     assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
     assert any('no socket callback' in r.getMessage() for r in caplog.records)
+
+
+@pytest.mark.gen_test
+async def test_callback_after_timeout_but_within_callback_timeout_arrives(make_peer):
+    """Each step has its own deadline: the -OK read's short ``timeout`` must not cut the
+    longer wait for the -CALLBACK short."""
+    gate = asyncio.Event()
+    peer = make_peer(callback_result='CLICKED', callback_gate=gate)
+    loop = asyncio.get_running_loop()
+    clicked = loop.create_future()
+    response = await publisher_for(peer, timeout=0.2, callback_timeout=5).publish(
+        'update', 'Hi', on_click=clicked.set_result)
+    assert response.ok
+    loop.call_later(0.6, gate.set)  # three times the response timeout
+    assert (await asyncio.wait_for(clicked, 3)).callback_event == 'click'
 
 
 @pytest.mark.gen_test

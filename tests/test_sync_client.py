@@ -19,7 +19,7 @@ from gntplib.connections import GNTPClient, generate_messages
 from gntplib.keys import MD5, SHA1, SHA256, SHA512
 from gntplib.packers import pack_response
 from gntplib.requests import NotifyRequest, RegisterRequest, Response
-from peers import ScriptedPeer, ok_for, unused_port
+from peers import ScriptedPeer, ok_for, unanswered_port, unused_port
 from vectors import by_name, message_bytes
 
 PASSWORD = 'pässwörd€'
@@ -254,6 +254,15 @@ def test_legacy_subclassed_socket_callback_is_dispatched():
 
 
 # -- errors ----------------------------------------------------------------------------------
+
+def test_connect_timeout_is_a_connection_error():
+    with unanswered_port() as port:
+        publisher = Publisher('App', ['update'], host='127.0.0.1', port=port, timeout=0.3)
+        started = time.monotonic()
+        with pytest.raises(GNTPConnectionError, match='timed out connecting'):
+            publisher.register()
+        assert 0.25 < time.monotonic() - started < 2
+
 
 def test_connection_refused_is_a_connection_error():
     publisher = Publisher('App', ['update'], port=unused_port())
