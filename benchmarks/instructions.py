@@ -31,7 +31,10 @@ from run import (  # noqa: E402  (run.py is this directory's harness, not a pack
     CONTENDER_DIR, Contender, Responder, make_contenders, machine, setup_venv, table,
 )
 
-SCENARIOS = ['plain', 'sha256', 'aes', 'icon']
+SCENARIOS = ['plain', 'sha256', 'aes', 'icon', 'async']
+#: Extra contender arguments per scenario. Async: at most 50 in flight, no reply delay (the
+#: count does not depend on waiting); its floor is the raw-asyncio loop.
+SCENARIO_ARGS = {'async': ['--concurrency', '50']}
 #: Notifications in the short and the long run; their difference is what is counted.
 COUNTS = (100, 500)
 TOTAL = re.compile(r'Collected : (\d+)')
@@ -44,7 +47,7 @@ def count_instructions(contender: Contender, responder: Responder, scenario: str
     args = ['valgrind', '--tool=callgrind', '--callgrind-out-file=/dev/null',
             contender.python, os.path.join(CONTENDER_DIR, contender.script),
             '--port', str(responder.port), '--scenario', scenario,
-            '--count', str(count), '--warmup', '20']
+            '--count', str(count), '--warmup', '20', *SCENARIO_ARGS.get(scenario, [])]
     proc = subprocess.run(args, env=contender.env(), cwd=CONTENDER_DIR, capture_output=True,
                           text=True, timeout=600)
     results = [line for line in proc.stdout.splitlines() if line.startswith('RESULT ')]
