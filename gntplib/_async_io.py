@@ -212,9 +212,9 @@ class AsyncGNTPConnection(BaseGNTPConnection):
         error: BaseException = OSError('no address')
         for family, type_, proto, _, sockaddr in candidates:
             remaining = None if deadline is None else deadline - loop.time()
-            self.stream = IOStream(socket.socket(family, type_, proto))
-            self._arm(remaining)
             try:
+                self.stream = IOStream(socket.socket(family, type_, proto))
+                self._arm(remaining)
                 await self.stream.connect(sockaddr)
                 return
             except _IO_ERRORS as exc:
