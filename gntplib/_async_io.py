@@ -197,31 +197,27 @@ class AsyncGNTPConnection(BaseGNTPConnection):
         self._timed_out = False
 
     async def connect(self) -> None:
-        """Open the stream (bounded by ``timeout``), trying each address of the host in
-        turn.
+        """Open the stream, trying each address of the host in turn; each attempt is
+        bounded by ``timeout`` (as in the sync client and ``socket.create_connection``).
 
         Raises:
             GNTPConnectionError: If the connection is refused or times out.
         """
-        loop = self._loop = asyncio_loop_of()
-        deadline = None if self.timeout is None else loop.time() + self.timeout
+        self._loop = asyncio_loop_of()
         try:
             candidates = await _addresses(self.address, self.timeout)
         except (OSError, asyncio.TimeoutError) as exc:
             raise _io_error(self.address, 'connecting', exc) from exc
         error: BaseException = OSError('no address')
         for family, type_, proto, _, sockaddr in candidates:
-            remaining = None if deadline is None else deadline - loop.time()
             try:
                 self.stream = IOStream(socket.socket(family, type_, proto))
-                self._arm(remaining)
+                self._arm(self.timeout)
                 await self.stream.connect(sockaddr)
                 return
             except _IO_ERRORS as exc:
                 error = exc
                 self.close()
-                if self._timed_out:
-                    break
             finally:
                 self._disarm()
         _names.pop(self.address, None)  # the host may have moved: look it up again next time

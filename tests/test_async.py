@@ -8,6 +8,7 @@ import importlib
 import importlib.util
 import json
 import logging
+import socket
 import subprocess
 import sys
 import time
@@ -239,6 +240,19 @@ async def test_host_names_are_looked_up_once_and_again_after_a_failed_connect(pe
     with pytest.raises(GNTPConnectionError, match='connecting failed'):
         await AsyncPublisher('App', ['update'], host='localhost', port=port).register()
     assert ('localhost', port) not in _async_io._names  # looked up again next time
+
+
+@pytest.mark.gen_test
+async def test_each_address_of_a_host_is_tried_in_turn(peer, monkeypatch):
+    refused = ('127.0.0.1', closed_port())
+    addresses = [(socket.AF_INET, socket.SOCK_STREAM, 0, '', refused),
+                 (socket.AF_INET, socket.SOCK_STREAM, 0, '', ('127.0.0.1', peer.port))]
+    # As if the name had been looked up: the first address refuses, the second is the peer.
+    monkeypatch.setitem(_async_io._names, ('two.example', 23053), (time.monotonic() + 60,
+                                                                   addresses))
+    publisher = AsyncPublisher('App', ['update'], host='two.example', port=23053)
+    assert (await publisher.register()).ok
+    assert peer.received[-1].app_name == 'App'
 
 
 @pytest.mark.gen_test
