@@ -188,7 +188,7 @@ class AsyncGNTPConnection(BaseGNTPConnection):
         self.callback_timeout = callback_timeout
         self.buffer = MessageBuffer(max_response_size)
         self.stream: Optional[IOStream] = None
-        #: The loop the connection runs on; bound by :meth:`connect`, its first step.
+        #: The loop the connection runs on; bound by the first step with a deadline.
         self._loop: Optional[asyncio.AbstractEventLoop] = None
         #: When the step under way (connect, write, read) must end; ``None``: no limit.
         self._deadline: Optional[float] = None
@@ -203,7 +203,6 @@ class AsyncGNTPConnection(BaseGNTPConnection):
         Raises:
             GNTPConnectionError: If the connection is refused or times out.
         """
-        self._loop = asyncio_loop_of()
         try:
             candidates = await _addresses(self.address, self.timeout)
         except (OSError, asyncio.TimeoutError) as exc:
