@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import queue
 import re
 import signal
@@ -176,3 +177,53 @@ def gntplib_serve() -> Iterator[Callable[..., ServeProcess]]:
         for pipe in (process.proc.stdout, process.proc.stderr):
             if pipe is not None:
                 pipe.close()
+
+
+# -- real peers ------------------------------------------------------------------------------
+
+def _on_ci() -> bool:
+    return os.environ.get('CI', '').lower() not in ('', '0', 'false', 'no')
+
+
+def missing_peer(what: str, install: str = 'bash scripts/system-deps') -> None:
+    """A real peer the test needs is missing: fail on CI (``CI`` set), skip elsewhere.
+
+    The message names the command that installs it.
+    """
+    message = f'{what} is not installed (install it with: {install})'
+    if _on_ci():
+        pytest.fail(message, pytrace=False)
+    pytest.skip(message)
+
+
+@pytest.fixture
+def require_program() -> Callable[..., str]:
+    """``require_program(name, install=...)``: the path of a real peer's program.
+
+    On CI a missing program fails the test; on a developer's machine it skips it, naming
+    the install command.
+    """
+    def require(name: str, install: str = 'bash scripts/system-deps') -> str:
+        path = shutil.which(name)
+        if path is None:
+            missing_peer(f'{name!r}', install)
+        assert path is not None
+        return path
+    return require
+
+
+@pytest.fixture
+def default_port_lock() -> Iterator[None]:
+    """Hold an exclusive lock while a test uses the fixed GNTP port 23053.
+
+    Peers such as growl-for-linux and ruby-growl cannot use another port; the lock keeps two
+    test runs on one machine from meeting there.
+    """
+    import fcntl
+    with open(os.path.join(os.environ.get('TMPDIR', '/tmp'), 'gntplib-port-23053.lock'),
+              'w') as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
