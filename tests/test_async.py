@@ -19,8 +19,8 @@ import pytest
 from tornado import gen
 from tornado.ioloop import IOLoop
 
-from async_peers import GNTPPeer, closed_port
-from peers import unanswered_port
+from tests.support.async_peers import GNTPPeer, closed_port
+from tests.support.peers import unanswered_port
 from gntplib import (
     Event, GNTPAuthenticationError, GNTPConnectionError, GNTPProtocolError,
     GNTPResponseError, GNTPValidationError, NotifyRequest, RegisterRequest, Resource,

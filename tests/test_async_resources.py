@@ -11,7 +11,7 @@ import time
 import pytest
 import tornado.web
 
-from async_peers import GNTPPeer, closed_port
+from tests.support.async_peers import GNTPPeer, closed_port
 from gntplib import Event, GNTPResourceError, GNTPValidationError, NotifyRequest, Resource
 from gntplib.async_ import (
     AsyncIcon, AsyncPublisher, AsyncResource, collect_async_resources,

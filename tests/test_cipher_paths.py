@@ -11,7 +11,7 @@ from gntplib import ciphers
 from gntplib.ciphers import Cipher
 from gntplib.exceptions import GNTPEncryptionError
 from gntplib.keys import Key
-from vectors import load
+from tests.support.vectors import load
 
 AES_CASES = [case for case in load('ciphers.json')['cases']
              if case['encryption_algorithm'] == 'AES']

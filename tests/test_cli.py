@@ -16,8 +16,8 @@ from typing import List
 
 import pytest
 
-from conftest import cli_env, run_cli
-from hardening_support import exchange
+from tests.conftest import cli_env, run_cli
+from tests.support.hardening_support import exchange
 from gntplib import Event, GNTPResponseError, Publisher, Resource, SocketCallback
 from gntplib.cli import build_parser, main
 from gntplib.requests import parse_response

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 import gntplib
-from peers import ScriptedPeer
+from tests.support.peers import ScriptedPeer
 
 
 @pytest.fixture

@@ -20,7 +20,7 @@ from gntplib.packers import MessagePackerFactory
 from gntplib.reader import ReaderLimits, RequestReader
 from gntplib.requests import NotifyRequest, RegisterRequest, SubscribeRequest, parse_response
 from gntplib.wire import MessageBuffer
-from vectors import message_bytes, vectors
+from tests.support.vectors import message_bytes, vectors
 
 FUZZ = settings(derandomize=True, max_examples=300, deadline=None,
                 suppress_health_check=[HealthCheck.too_slow])

@@ -2,7 +2,7 @@
 with GNTPConnectionError or GNTPResponseError, and 1,000 failed calls leak no socket,
 thread, task or IOLoop timer.
 
-The faulty servers run in a subprocess (tests/fault_peer.py) on 127.0.0.1, so the
+The faulty servers run in a subprocess (tests/support/fault_peer.py) on 127.0.0.1, so the
 descriptors, threads and loop of this process are the client's alone.
 """
 
@@ -20,8 +20,8 @@ from gntplib import (
 )
 from gntplib import _async_io
 from gntplib.async_ import AsyncPublisher
-from hardening_support import Subprocess, live_timers, needs_proc, new_sockets, open_fds, \
-    other_tasks
+from tests.support.hardening_support import (Subprocess, live_timers, needs_proc, new_sockets,
+                                             open_fds, other_tasks)
 
 #: fault -> (the error every call ends with, what its message says)
 OUTCOMES = {
@@ -43,7 +43,7 @@ assert sum(MIX.values()) == 1000
 @pytest.fixture(scope='module')
 def faults() -> Iterator[Dict[str, int]]:
     """``{fault: port}`` of the faulty servers."""
-    peer = Subprocess('fault_peer.py')
+    peer = Subprocess('fault_peer')
     try:
         yield peer.record(timeout=30)
     finally:
@@ -99,7 +99,7 @@ def test_the_slow_server_would_need_far_longer_than_the_timeout():
     """The ``slow`` fault is a real test of the deadline: its whole -OK takes ~2 s, 4x the
     timeout, while no two bytes are more than 30 ms apart (a per-read timeout never fires).
     """
-    from fault_peer import DRIP_INTERVAL, OK
+    from tests.support.fault_peer import DRIP_INTERVAL, OK
     assert len(OK) * DRIP_INTERVAL > 4 * 0.5
     assert DRIP_INTERVAL < 0.5 / 10
 

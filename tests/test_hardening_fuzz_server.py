@@ -32,11 +32,11 @@ from gntplib.connections import GNTPClient
 from gntplib.requests import SubscribeRequest, parse_response
 from gntplib.server import ServerThread
 from gntplib.wire import MessageBuffer
-import hardening_support
-from hardening_support import Records, captured_gntplib_logs
-from peers import ScriptedPeer
-from test_fuzz_core import REQUEST_SEEDS, SECURITY, SEEDS, mutated, requests
-from vectors import by_name, message_bytes
+from tests.support import hardening_support
+from tests.support.hardening_support import Records, captured_gntplib_logs
+from tests.support.peers import ScriptedPeer
+from tests.test_fuzz_core import REQUEST_SEEDS, SECURITY, SEEDS, mutated, requests
+from tests.support.vectors import by_name, message_bytes
 
 PASSWORD = 'pässwörd€'
 

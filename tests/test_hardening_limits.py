@@ -1,7 +1,7 @@
 """Size limits: documented defaults, configurable, a clear error for a peer that exceeds
 one, and memory that stays bounded when either side is sent a 100 MB stream.
 
-The RSS tests run the side under test in a subprocess (tests/hardening_rss.py) and read
+The RSS tests run the side under test in a subprocess (tests/support/hardening_rss.py) and read
 its peak RSS (``ru_maxrss``) there, before and after; the 100 MB are generated lazily here
 in 64 KiB pieces, so neither process ever holds them.
 """
@@ -24,9 +24,9 @@ from gntplib.packers import pack_response
 from gntplib.reader import ReaderLimits, RequestReader
 from gntplib.requests import Response, parse_response
 from gntplib.server import GNTPServer, ServerThread
-from hardening_rss import MB, repeated, send_stream
-from hardening_support import Subprocess, exchange
-from peers import ScriptedPeer, answer_ok
+from tests.support.hardening_rss import MB, repeated, send_stream
+from tests.support.hardening_support import Subprocess, exchange
+from tests.support.peers import ScriptedPeer, answer_ok
 
 REGISTER = (b'GNTP/1.0 REGISTER NONE\r\nApplication-Name: App\r\nNotifications-Count: 1\r\n\r\n'
             b'Notification-Name: update\r\n\r\n')
@@ -240,7 +240,7 @@ def _read_answer(sock: socket.socket) -> bytes:
 @pytest.mark.parametrize('name', list(SERVER_STREAMS))
 def test_a_100_mb_stream_leaves_the_server_memory_bounded(name):
     make_stream, code, description = SERVER_STREAMS[name]
-    server = Subprocess('hardening_rss.py', 'server')
+    server = Subprocess('hardening_rss', 'server')
     try:
         ready = server.record(timeout=60)
         head, body = make_stream()
@@ -317,7 +317,7 @@ CLIENT_STREAMS = {
 def test_a_100_mb_stream_leaves_the_client_memory_bounded(name, mode):
     make_stream, callback, error, text = CLIENT_STREAMS[name]
     with _streaming_peer(make_stream) as peer:
-        client = Subprocess('hardening_rss.py', 'client', mode, str(peer.port),
+        client = Subprocess('hardening_rss', 'client', mode, str(peer.port),
                             *(['callback'] if callback else []))
         try:
             result = client.record(timeout=120)

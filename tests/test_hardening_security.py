@@ -30,8 +30,8 @@ from gntplib.reader import RequestReader
 from gntplib.requests import NotifyRequest, RegisterRequest, parse_response
 from gntplib.models import Event, Notification
 from gntplib.server import GNTPServer, ServerThread, is_loopback
-from hardening_support import exchange, gntplib_logs  # noqa: F401 - a fixture
-from peers import unused_port
+from tests.support.hardening_support import exchange, gntplib_logs  # noqa: F401 - a fixture
+from tests.support.peers import unused_port
 
 ROOT = Path(__file__).resolve().parent.parent
 SECRET = 'hunter2-Sécret'

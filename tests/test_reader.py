@@ -14,7 +14,7 @@ from gntplib.keys import MD5, SHA1, SHA256, SHA512
 from gntplib.packers import MessagePacker, MessagePackerFactory
 from gntplib.reader import ReaderLimits, RequestReader, parse_request
 from gntplib.requests import NotifyRequest, RegisterRequest, SubscribeRequest
-from vectors import by_name, message_bytes
+from tests.support.vectors import by_name, message_bytes
 
 NOTIFY_MIN = message_bytes(by_name('requests.json', 'notify-minimal'))
 REGISTER = message_bytes(by_name('requests.json', 'register'))

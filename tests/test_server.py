@@ -32,8 +32,8 @@ from gntplib.reader import ReaderLimits
 from gntplib.requests import NotifyRequest, parse_response
 from gntplib.server import GNTPServer, ServerThread, is_loopback, normalize_callback_result
 from gntplib.wire import MessageBuffer
-from hardening_support import NOTIFY, NOTIFY_CALLBACK, REGISTER, exchange
-from vectors import by_name, message_bytes, vectors
+from tests.support.hardening_support import NOTIFY, NOTIFY_CALLBACK, REGISTER, exchange
+from tests.support.vectors import by_name, message_bytes, vectors
 
 VECTOR_PASSWORD = 'pässwörd€'
 TIMESTAMP = re.compile(rb'Notification-Callback-Timestamp: \d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ')

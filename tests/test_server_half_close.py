@@ -14,7 +14,7 @@ from gntplib import Publisher
 from gntplib.requests import Response, parse_response
 from gntplib.server import ServerThread
 from gntplib.wire import MessageBuffer
-from hardening_support import NOTIFY, NOTIFY_CALLBACK, REGISTER
+from tests.support.hardening_support import NOTIFY, NOTIFY_CALLBACK, REGISTER
 
 
 

@@ -19,8 +19,8 @@ from gntplib.connections import GNTPClient, generate_messages
 from gntplib.keys import MD5, SHA1, SHA256, SHA512
 from gntplib.packers import pack_response
 from gntplib.requests import NotifyRequest, RegisterRequest, Response
-from peers import ScriptedPeer, ok_for, unanswered_port, unused_port
-from vectors import by_name, message_bytes
+from tests.support.peers import ScriptedPeer, ok_for, unanswered_port, unused_port
+from tests.support.vectors import by_name, message_bytes
 
 PASSWORD = 'pässwörd€'
 CALLBACK_CLICK = message_bytes(by_name('responses.json', 'callback-click'))

@@ -14,7 +14,7 @@ from gntplib.packers import MessagePacker, MessagePackerFactory, pack_response
 from gntplib.reader import RequestReader
 from gntplib.requests import Response, parse_response
 from gntplib.wire import MessageBuffer
-from vectors import by_name, load, message_bytes, vectors
+from tests.support.vectors import by_name, load, message_bytes, vectors
 
 KEY_CASES = load('keys.json')['cases']
 CIPHER_DOC = load('ciphers.json')

@@ -17,8 +17,7 @@ from typing import Any, Dict, Iterator, List, Optional, Set, Tuple
 
 import pytest
 
-TESTS = Path(__file__).resolve().parent
-ROOT = TESTS.parent
+ROOT = Path(__file__).resolve().parent.parent.parent
 HAVE_PROC = os.path.isdir('/proc/self/fd')
 needs_proc = pytest.mark.skipif(not HAVE_PROC, reason='needs /proc to count descriptors')
 
@@ -115,11 +114,12 @@ def python_env() -> Dict[str, str]:
 
 
 class Subprocess:
-    """A helper script from tests/ in its own Python; talks JSON lines on stdout."""
+    """A helper module of ``tests.support`` run in its own Python (``python -m
+    tests.support.NAME ARGS``); talks JSON lines on stdout."""
 
-    def __init__(self, script: str, *args: str) -> None:
-        self.script = script
-        self.proc = subprocess.Popen([sys.executable, str(TESTS / script), *args],
+    def __init__(self, module: str, *args: str) -> None:
+        self.script = module
+        self.proc = subprocess.Popen([sys.executable, '-m', f'tests.support.{module}', *args],
                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
                                      env=python_env(), cwd=str(ROOT))
 

@@ -16,7 +16,7 @@ Each fault listens on its own port. Every fault first reads the request's first 
 * ``ok-then-drip``: sends ``-OK``, then one CR LF every :data:`DRIP_INTERVAL` seconds for
   ever (a socket callback that never comes, on a stream that is never silent).
 
-Run ``python fault_peer.py``: it prints ``{fault: port}`` as one JSON line and serves
+Run ``python -m tests.support.fault_peer``: it prints ``{fault: port}`` as one JSON line and serves
 until its stdin closes.
 """
 

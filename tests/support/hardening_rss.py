@@ -6,12 +6,12 @@ size (``VmHWM``) before and after, so the figure is not blurred by the test proc
 
 Run as a script (loopback only)::
 
-    python hardening_rss.py server
+    python -m tests.support.hardening_rss server
         Serve a default GNTPServer on 127.0.0.1 (a ServerThread); print
         {"port", "baseline_kb"} once warmed up; on the line "report" on stdin, print
         {"peak_kb", "errors", "received", "still_serving"} and exit.
 
-    python hardening_rss.py client sync|async PORT [callback]
+    python -m tests.support.hardening_rss client sync|async PORT [callback]
         Call register() twice against 127.0.0.1:PORT (the first call warms up and sets
         the baseline; with "callback", the second is a publish that waits for a socket
         callback); print {"baseline_kb", "peak_kb", "error", "message", "logged",

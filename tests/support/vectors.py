@@ -9,9 +9,9 @@ import os
 from pathlib import Path
 from typing import Any, Dict, List
 
-_HERE = Path(__file__).resolve().parent
+_TESTS = Path(__file__).resolve().parent.parent
 _CANDIDATES = [Path(os.environ['GNTP_VECTORS'])] if os.environ.get('GNTP_VECTORS') else []
-_CANDIDATES += [_HERE.parent.parent / 'shared' / 'vectors', _HERE / 'data' / 'vectors']
+_CANDIDATES += [_TESTS.parent.parent / 'shared' / 'vectors', _TESTS / 'data' / 'vectors']
 
 
 def vectors_dir() -> Path:

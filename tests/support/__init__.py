@@ -1,0 +1,1 @@
+"""Helpers shared by the tests: scripted peers, subprocess peers, leak probes, vectors."""
