@@ -13,7 +13,7 @@ import ipaddress
 import logging
 import socket
 import time
-from typing import TYPE_CHECKING, Any, Dict, Iterable, List, Optional, Sequence, Tuple, Union
+from typing import TYPE_CHECKING, Any, Iterable, List, Optional, Sequence, Tuple, Union
 
 from tornado.ioloop import IOLoop
 from tornado.iostream import IOStream, StreamClosedError
@@ -23,17 +23,17 @@ from .ciphers import ALGORITHMS as CIPHER_ALGORITHMS
 from .display import DisplayEvent, format_address, utc_timestamp
 from .exceptions import GNTPError, GNTPResponseError, GNTPValidationError
 from .keys import get_algorithm
-from .models import Event, Icon, Notification, SocketCallback, format_header_value
+from .models import Notification, SocketCallback, format_header_value
 from .packers import pack_response
 from .reader import ReceivedMessage
 from .requests import (
-    BaseRequest, NotifyRequest, RegisterRequest, Response, SubscribeRequest,
+    BaseRequest, NotifyRequest, Response, SubscribeRequest,
 )
 
 if TYPE_CHECKING:  # pragma: no cover
     from .server import GNTPServer
 
-__all__ = ['RegisteredApplication', 'Subscription', 'PendingCallback', 'is_loopback',
+__all__ = ['Subscription', 'PendingCallback', 'is_loopback',
            'normalize_callback_result', 'RESULT_SPELLINGS']
 
 logger = logging.getLogger('gntplib.server')
@@ -75,30 +75,6 @@ def normalize_callback_result(result: str) -> str:
         raise GNTPValidationError(f'callback result must be CLICK, CLOSE or TIMEDOUT, '
                                   f'not {result!r}')
     return RESULT_SPELLINGS[event]
-
-
-class RegisteredApplication:
-    """An application the server knows from its last REGISTER.
-
-    Attributes:
-        name: The application name.
-        icon: Its icon (a :class:`~gntplib.Resource` or URL), or ``None``.
-        events: Its notification types by name; set ``events[name].enabled = False`` to
-            make the server answer ``-ERROR`` 404 to that type.
-        request: The REGISTER request.
-        address: Where it came from.
-    """
-
-    def __init__(self, request: RegisterRequest, address: Address) -> None:
-        self.name = request.app_name
-        self.icon: Optional[Icon] = request.app_icon
-        self.events: Dict[str, Event] = {event.name: event for event in request.events}
-        self.request = request
-        self.address = address
-        self.registered_at = time.time()
-
-    def __repr__(self) -> str:
-        return f'<RegisteredApplication {self.name!r} events={list(self.events)!r}>'
 
 
 class Subscription:
@@ -528,11 +504,10 @@ class Connection:
                 read.result()  # raises StreamClosedError when the client has gone
             elif not pending.result.done() and deadline is not None \
                     and loop.time() >= deadline:
-                pending.result.set_result(RESULT_SPELLINGS[c.CALLBACK_TIMEOUT])
+                self.server.send_callback(pending, RESULT_SPELLINGS[c.CALLBACK_TIMEOUT])
         result = pending.result.result()
         await self._write(pack_response(pending.response(result), cipher))
         pending.sent.set_result(True)
-        self.server._tell_displays('show_callback', pending.event, result)
 
     async def _answer_error(self, code: int, description: str) -> None:
         self.server._record_error(self.address, code, description)

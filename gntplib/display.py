@@ -1,9 +1,32 @@
 """Display backends of the embedded GNTP server: where the requests it handles are shown.
 
-A backend is any object with the :class:`Display` methods. The server calls
-:meth:`Display.show` for every request it accepts (before it answers ``-OK``; an exception
-there makes the server answer ``-ERROR`` 500), :meth:`Display.show_error` for every
-``-ERROR`` it sends and :meth:`Display.show_callback` for every ``-CALLBACK``.
+A backend is any object with the :class:`Display` methods; subclass :class:`Display` and
+override what you need. The contract, all of it on the server's IOLoop (one thread):
+
+* :meth:`Display.start` is called once, when the server starts serving, with the
+  :class:`~gntplib.server.GNTPServer`: start background work here (an HTTP server, a D-Bus
+  connection), scheduled on ``IOLoop.current()``, never blocking.
+* :meth:`Display.show` is called for every request the server accepts, before it answers
+  ``-OK`` (an exception there makes the server answer ``-ERROR`` 500). It must not block:
+  anything slow is scheduled on the loop.
+* A display the user can act on (click, close, let expire) reports it with
+  :meth:`DisplayEvent.send_callback` (``'CLICK'``, ``'CLOSE'`` or ``'TIMEDOUT'``). The
+  first report about a notification wins, whoever makes it (a display, the server's
+  ``notification_timeout``, :meth:`~gntplib.server.GNTPServer.send_callback`); later ones
+  are no-ops whose future is already done with ``False``. Displays that only show
+  (console, JSON) never report.
+* :meth:`Display.show_callback` is called on every display once a notification's callback
+  is decided, whoever decided it, so a desktop or web page can take the notification down
+  or mark it; :attr:`DisplayEvent.callback_result` holds the result from then on.
+* :meth:`Display.show_error` is called for every ``-ERROR`` the server sends.
+* :meth:`Display.close` is called when the server shuts down; it may return an awaitable,
+  which the server awaits (within its shutdown timeout).
+
+The registry a receiver page needs (applications, their notification types and whether
+each is enabled, icons; switching a type off so that it is answered ``-ERROR`` 404) is on
+the server: :meth:`~gntplib.server.GNTPServer.list_applications`,
+:meth:`~gntplib.server.GNTPServer.set_notification_enabled` and
+:meth:`~gntplib.server.GNTPServer.application_icon`.
 
 Three backends come with gntplib:
 
@@ -80,6 +103,8 @@ class DisplayEvent:
         handle: For a NOTIFY with a socket callback, the handle of its pending callback
             (see :meth:`send_callback`); otherwise ``None``.
         time: When the request was handled (UTC).
+        callback_result: ``'CLICK'``, ``'CLOSE'`` or ``'TIMEDOUT'`` once the notification's
+            callback is decided (by anyone), else ``None``.
     """
 
     def __init__(self, request: BaseRequest, address: Address, handle: Optional[int] = None,
@@ -88,6 +113,7 @@ class DisplayEvent:
         self.address = address
         self.handle = handle
         self.time = datetime.datetime.now(datetime.timezone.utc)
+        self.callback_result: Optional[str] = None
         self._server = server
 
     @property
@@ -100,27 +126,38 @@ class DisplayEvent:
         """The application name (``None`` for SUBSCRIBE)."""
         return getattr(self.request, 'app_name', None)
 
+    @property
+    def has_callback(self) -> bool:
+        """Whether the sender waits for a ``-CALLBACK`` (a NOTIFY with a socket callback)."""
+        return self.handle is not None
+
     def send_callback(self, result: str = 'CLICK') -> Any:
         """Report a click, close or timeout to the sender of this notification.
 
         A backend that shows notifications interactively calls this when the user acts on
-        one. It may be called from :meth:`Display.show`: the ``-CALLBACK`` then follows the
-        ``-OK`` at once. Call it on the server's IOLoop; from another thread, go through
-        ``IOLoop.add_callback`` (or :meth:`gntplib.server.ServerThread.send_callback`).
+        one. The first report wins, whoever makes it; a later one is a no-op. It may be
+        called from :meth:`Display.show`: the ``-CALLBACK`` then follows the ``-OK``
+        (after the server's ``callback_delay``). Call it on the server's IOLoop; from
+        another thread, go through ``IOLoop.add_callback`` (or
+        :meth:`gntplib.server.ServerThread.send_callback`).
 
         Args:
             result: ``'CLICK'``, ``'CLOSE'`` or ``'TIMEDOUT'`` (other spellings are mapped).
 
         Returns:
-            The future of :meth:`gntplib.server.GNTPServer.send_callback`.
+            An ``asyncio.Future[bool]``: ``True`` once the ``-CALLBACK`` is written;
+            ``False`` if the sender left first. For a report that came too late (the
+            callback was already decided, or the sender has gone) it is already done with
+            ``False``.
 
         Raises:
-            GNTPValidationError: If this event has no pending socket callback.
+            GNTPValidationError: If this notification has no socket callback
+                (:attr:`has_callback` is false), or ``result`` is not a callback result.
         """
         from .exceptions import GNTPValidationError
         if self.handle is None or self._server is None:
             raise GNTPValidationError('this notification has no socket callback')
-        return self._server.send_callback(self.handle, result)
+        return self._server.report_callback(self.handle, result)
 
     def resources(self) -> List[Dict[str, Any]]:
         """The binary resources that came with the request: identifier, length and MD5."""
@@ -178,7 +215,16 @@ class DisplayEvent:
 
 
 class Display:
-    """Base class of display backends; every method does nothing by default."""
+    """Base class of display backends; every method does nothing by default.
+
+    See the module documentation for the contract: every method is called on the server's
+    IOLoop and must not block.
+    """
+
+    def start(self, server: Any) -> None:
+        """Called once when the server starts serving (on its IOLoop, before any
+        :meth:`show`), with the :class:`~gntplib.server.GNTPServer`: the place to start
+        background work and to keep the server for its registry methods."""
 
     def show(self, event: DisplayEvent) -> None:
         """Show an accepted request (called before the server answers ``-OK``)."""
@@ -187,10 +233,12 @@ class Display:
         """Report an ``-ERROR`` the server sent to ``address``."""
 
     def show_callback(self, event: DisplayEvent, result: str) -> None:
-        """Report a ``-CALLBACK`` (``result`` is ``CLICK``, ``CLOSE`` or ``TIMEDOUT``)."""
+        """Report that a notification's callback was decided (``result`` is ``CLICK``,
+        ``CLOSE`` or ``TIMEDOUT``), whoever decided it; the ``-CALLBACK`` follows."""
 
-    def close(self) -> None:
-        """Release what the backend holds (called when the server shuts down)."""
+    def close(self) -> Any:
+        """Release what the backend holds (called when the server shuts down). May return
+        an awaitable, which the server awaits."""
 
 
 class ConsoleDisplay(Display):

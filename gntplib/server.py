@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import inspect
 import itertools
 import logging
 import socket
@@ -35,18 +36,21 @@ from tornado.tcpserver import TCPServer
 from . import constants as c
 from ._async_io import asyncio_loop_of
 from ._serving import (
-    Address, Connection, PendingCallback, RegisteredApplication, ServerStream, Subscription,
+    Address, Connection, PendingCallback, ServerStream, Subscription,
     for_forwarding, forward_in_order, is_loopback, names_server, normalize_callback_result,
     ok_response, received_line, release_stream, subscription_for, valid_server_id,
 )
 from .display import Display, DisplayEvent, format_address
 from .exceptions import GNTPConnectionError, GNTPResponseError, GNTPValidationError
 from .keys import password_tuple
+from .models import Icon
 from .reader import ReaderLimits, RequestReader
+from .registry import ApplicationInfo, NotificationTypeInfo, RegisteredApplication, Registry
 from .requests import BaseRequest, NotifyRequest, RegisterRequest, Response, SubscribeRequest
 
 __all__ = ['GNTPServer', 'ServerThread', 'RegisteredApplication', 'Subscription',
-           'PendingCallback', 'is_loopback', 'normalize_callback_result']
+           'PendingCallback', 'ApplicationInfo', 'NotificationTypeInfo', 'is_loopback',
+           'normalize_callback_result']
 
 logger = logging.getLogger(__name__)
 
@@ -170,7 +174,8 @@ class GNTPServer(TCPServer):
         self.server_id = valid_server_id(f'{self.host_name}-{uuid.uuid4().hex[:12]}'
                                          if server_id is None else server_id)
         self.received: List[BaseRequest] = []
-        self.applications: Dict[str, RegisteredApplication] = {}
+        self.registry = Registry()
+        self.applications: Dict[str, RegisteredApplication] = self.registry.applications
         self.subscribers: Dict[str, Subscription] = {}
         self.pending_callbacks: Dict[int, PendingCallback] = {}
         self.errors: List[Tuple[str, int, str]] = []
@@ -180,6 +185,7 @@ class GNTPServer(TCPServer):
         self._streams: Set[IOStream] = set()
         self._tasks: Set['asyncio.Future[Any]'] = set()
         self._changed = Condition()
+        self._displays_started = False
 
     def __repr__(self) -> str:
         return (f'<GNTPServer port={self.port} passwords={len(self._passwords)} '
@@ -208,6 +214,9 @@ class GNTPServer(TCPServer):
         super().add_sockets(sockets)
         if self.port is None and sockets:
             self.port = sockets[0].getsockname()[1]
+        if not self._displays_started:
+            self._displays_started = True
+            self._tell_displays('start', self)
 
     def stop(self) -> None:
         """Stop listening and close every open connection."""
@@ -232,7 +241,13 @@ class GNTPServer(TCPServer):
             for task in late:
                 task.cancel()
         await self.wait_for(lambda: not self._streams, timeout, 'connections to close')
-        self._tell_displays('close')
+        closing = [result for result in self._tell_displays('close')
+                   if inspect.isawaitable(result)]
+        if closing:
+            _, late = await asyncio.wait([asyncio.ensure_future(c) for c in closing],
+                                         timeout=timeout)
+            for task in late:
+                task.cancel()
 
     @property
     def connections(self) -> int:
@@ -303,11 +318,55 @@ class GNTPServer(TCPServer):
         pending = self.find_pending_callback(target)
         result = normalize_callback_result(result)
         if pending.result.done():
-            done: 'asyncio.Future[bool]' = asyncio.get_event_loop().create_future()
-            done.set_result(False)
-            return done
+            return _done(False)
         pending.result.set_result(result)
+        pending.event.callback_result = result
+        self._tell_displays('show_callback', pending.event, result)
+        self._notify_change()
         return pending.sent
+
+    def report_callback(self, handle: int, result: str) -> 'asyncio.Future[bool]':
+        """Like :meth:`send_callback`, for displays (:meth:`DisplayEvent.send_callback
+        <gntplib.display.DisplayEvent.send_callback>`): a callback no longer pending (decided,
+        or its sender gone) is a no-op whose future is already done with ``False``.
+
+        Raises:
+            GNTPValidationError: If ``result`` is not a callback result.
+        """
+        result = normalize_callback_result(result)
+        pending = self.pending_callbacks.get(handle)
+        if pending is None:
+            return _done(False)
+        return self.send_callback(pending, result)
+
+    # -- the registry (for receiver pages and tests) --------------------------------------------
+
+    def list_applications(self) -> List[ApplicationInfo]:
+        """The registered applications, sorted by name: for each its icon, the peer that
+        registered it and its notification types with their ``enabled`` flags
+        (:class:`~gntplib.registry.ApplicationInfo` snapshots)."""
+        return self.registry.list_applications()
+
+    def set_notification_enabled(self, app_name: str, notification_name: str,
+                                 enabled: bool) -> None:
+        """Switch a notification type on or off, as a user would in Growl's settings: a
+        NOTIFY of a disabled type is answered ``-ERROR`` 404 (``NOTIFICATION_DISABLED``).
+        The choice survives the application registering again.
+
+        Raises:
+            GNTPValidationError: If the application or the type is not registered.
+        """
+        self.registry.set_notification_enabled(app_name, notification_name, enabled)
+        self._notify_change()
+
+    def application_icon(self, app_name: str) -> Optional[Icon]:
+        """The application's icon: a :class:`~gntplib.Resource` (``icon.data`` holds the
+        bytes sent with the REGISTER), a URL string, or ``None``.
+
+        Raises:
+            GNTPValidationError: If the application is not registered.
+        """
+        return self.registry.application_icon(app_name)
 
     # -- connections ----------------------------------------------------------------------------
 
@@ -351,12 +410,14 @@ class GNTPServer(TCPServer):
         self._append(self.errors, (format_address(address), code, description))
         self._tell_displays('show_error', address, code, description)
 
-    def _tell_displays(self, method: str, *args: Any) -> None:
+    def _tell_displays(self, method: str, *args: Any) -> List[Any]:
+        results = []
         for display in self.displays:
             try:
-                getattr(display, method)(*args)
+                results.append(getattr(display, method)(*args))
             except Exception:
                 logger.exception('display backend %r failed', display)
+        return results
 
     # -- dispatch --------------------------------------------------------------------------------
 
@@ -379,7 +440,7 @@ class GNTPServer(TCPServer):
         pending = None
         if isinstance(request, RegisterRequest):
             self._show(DisplayEvent(request, address, server=self))
-            self.applications[request.app_name] = RegisteredApplication(request, address)
+            self.registry.register(request, address)
         elif isinstance(request, NotifyRequest):
             pending = self._check_notify(request, address)
             headers.append(('Notification-ID', request.notification.id_))
@@ -398,18 +459,10 @@ class GNTPServer(TCPServer):
 
     def _check_notify(self, request: NotifyRequest, address: Address
                       ) -> Optional[PendingCallback]:
-        app = self.applications.get(request.app_name)
-        if app is None:
-            raise GNTPResponseError(c.ERROR_DESCRIPTIONS[c.ERROR_UNKNOWN_APPLICATION],
-                                    c.ERROR_UNKNOWN_APPLICATION)
         n = request.notification
-        event = app.events.get(n.name)
-        if event is None:
-            raise GNTPResponseError(c.ERROR_DESCRIPTIONS[c.ERROR_UNKNOWN_NOTIFICATION],
-                                    c.ERROR_UNKNOWN_NOTIFICATION)
-        if not event.enabled:
-            raise GNTPResponseError(c.ERROR_DESCRIPTIONS[c.ERROR_NOTIFICATION_DISABLED],
-                                    c.ERROR_NOTIFICATION_DISABLED)
+        rejection = self.registry.check_notify(request.app_name, n.name)
+        if rejection is not None:
+            raise GNTPResponseError(rejection.description, rejection.code)
         callback = n.socket_callback
         handle = next(self._handles) if callback is not None else None
         shown = DisplayEvent(request, address, handle, server=self)
@@ -442,6 +495,12 @@ class GNTPServer(TCPServer):
             task = forward_in_order(self, subscription, forwarded)
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
+
+
+def _done(value: bool) -> 'asyncio.Future[bool]':
+    done: 'asyncio.Future[bool]' = asyncio.get_event_loop().create_future()
+    done.set_result(value)
+    return done
 
 
 class ServerThread:
@@ -653,3 +712,26 @@ class ServerThread:
         until it is written; return whether it was."""
         server = self._server()
         return bool(self.call(server.send_callback, target, result, timeout=timeout))
+
+    def list_applications(self) -> List[ApplicationInfo]:
+        """The registered applications (see :meth:`GNTPServer.list_applications`)."""
+        return cast(List[ApplicationInfo], self.call(self._server().list_applications))
+
+    def set_notification_enabled(self, app_name: str, notification_name: str,
+                                 enabled: bool) -> None:
+        """Switch a notification type on or off (see
+        :meth:`GNTPServer.set_notification_enabled`).
+
+        Raises:
+            GNTPValidationError: If the application or the type is not registered.
+        """
+        self.call(self._server().set_notification_enabled, app_name, notification_name,
+                  enabled)
+
+    def application_icon(self, app_name: str) -> Optional[Icon]:
+        """The application's icon (see :meth:`GNTPServer.application_icon`).
+
+        Raises:
+            GNTPValidationError: If the application is not registered.
+        """
+        return cast(Optional[Icon], self.call(self._server().application_icon, app_name))
