@@ -15,6 +15,8 @@ import time
 from pathlib import Path
 from urllib.parse import urlencode
 
+from typing import List
+
 import pytest
 from tornado import gen
 from tornado.ioloop import IOLoop
@@ -150,7 +152,7 @@ async def test_subscribe_legacy_callback_sees_stored_ttl(make_peer):
 @pytest.mark.gen_test
 async def test_legacy_callback_gets_the_awaited_response(peer):
     publisher = publisher_for(peer)
-    got = []
+    got: List[object] = []
     response = await publisher.register(callback=got.append)
     assert got == [response]  # already called when the awaiter resumes
 
@@ -158,7 +160,7 @@ async def test_legacy_callback_gets_the_awaited_response(peer):
 @pytest.mark.gen_test
 async def test_legacy_callback_is_not_called_on_failure_and_failure_is_logged(caplog):
     publisher = publisher_for(closed_port())
-    got = []
+    got: List[object] = []
     with caplog.at_level(logging.ERROR, logger='gntplib'):
         future = publisher.publish('update', 'Hi', callback=got.append)
         with pytest.raises(GNTPConnectionError):
@@ -184,7 +186,7 @@ async def test_raising_legacy_callback_is_logged_and_the_future_still_succeeds(p
 def test_0_5_style_call_before_the_loop_runs(peer, io_loop):
     """A call made before the IOLoop starts is scheduled on the loop current at call time."""
     publisher = publisher_for(peer)
-    got = []
+    got: List[object] = []
     future = publisher.register(callback=got.append)
     response = io_loop.run_sync(lambda: future, timeout=5)
     assert response.ok and got == [response]
@@ -293,6 +295,7 @@ async def test_other_error_is_response_error(make_peer):
         await publisher_for(peer).publish('update', 'Hi')
     assert not isinstance(info.value, GNTPAuthenticationError)
     assert info.value.error_code == 402
+    assert info.value.response is not None
     assert info.value.response.error_description == 'scripted'
 
 
@@ -380,7 +383,7 @@ async def test_callback_wait_is_bounded_by_callback_timeout_not_timeout(make_pee
     gate = asyncio.Event()  # never set: nobody clicks
     peer = make_peer(callback_result='CLICKED', callback_gate=gate)
     publisher = publisher_for(peer, timeout=5, callback_timeout=0.2)
-    called = []
+    called: List[object] = []
     with caplog.at_level(logging.DEBUG, logger='gntplib'):
         started = time.monotonic()
         response = await publisher.publish('update', 'Hi', on_click=called.append)
@@ -410,7 +413,7 @@ async def test_callback_after_timeout_but_within_callback_timeout_arrives(make_p
 
 @pytest.mark.gen_test
 async def test_server_closing_without_callback_is_quiet(peer, caplog):
-    called = []
+    called: List[object] = []
     with caplog.at_level(logging.DEBUG, logger='gntplib'):
         response = await publisher_for(peer).publish('update', 'Hi', on_click=called.append)
         await drain_background_work()
@@ -436,7 +439,7 @@ async def test_failing_handler_is_logged_not_raised(make_peer, caplog):
 @pytest.mark.gen_test
 async def test_garbage_instead_of_callback_is_logged(make_peer, caplog):
     peer = make_peer(callback_result='garbage')
-    called = []
+    called: List[object] = []
     with caplog.at_level(logging.ERROR, logger='gntplib'):
         response = await publisher_for(peer).publish('update', 'Hi', on_click=called.append)
         await drain_background_work()
@@ -449,7 +452,7 @@ async def test_garbage_instead_of_callback_is_logged(make_peer, caplog):
 async def test_connection_used_directly(peer):
     """AsyncGNTPConnection runs BaseGNTPConnection's exchange over an IOStream."""
     from gntplib.packers import MessagePacker
-    responses = []
+    responses: List[object] = []
     connection = AsyncGNTPConnection(('127.0.0.1', peer.port), 2.0, responses.append)
     assert connection.closed
     await connection.connect()
@@ -523,6 +526,7 @@ def test_repr_never_shows_the_password():
 def load_example():
     spec = importlib.util.spec_from_file_location('tornado_app_example',
                                                   ROOT / 'examples' / 'tornado_app.py')
+    assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module

@@ -8,6 +8,8 @@ import hashlib
 import logging
 import time
 
+from typing import List
+
 import pytest
 import tornado.web
 
@@ -94,6 +96,7 @@ async def test_notification_icon_and_header_resources_are_fetched(app, url, peer
 
     notify = peer.received[0]
     assert isinstance(notify, NotifyRequest)
+    assert isinstance(notify.notification.icon, Resource)
     assert notify.notification.icon.data == png('note')
     assert dict(notify.custom_headers)['X-Attachment'].data == png('attachment')
     assert dict(notify.app_specific_headers)['Data-Thumb'].data == png('thumb')
@@ -173,7 +176,7 @@ async def test_a_failed_fetch_is_retried_by_the_next_request(app, url, peer):
 @pytest.mark.gen_test
 async def test_fetch_async_resources_in_parallel_with_legacy_callback(app, url):
     resources = [AsyncResource(url(f'/slow/r{i}.png')) for i in range(3)]
-    got = []
+    got: List[object] = []
     started = time.monotonic()
     with pytest.warns(DeprecationWarning, match='io_loop'):
         future = fetch_async_resources_in_parallel(resources, got.append, io_loop=object())
@@ -199,7 +202,7 @@ def test_async_resource_validation_and_repr():
     with pytest.raises(GNTPValidationError):
         AsyncResource('file:///etc/passwd')
     with pytest.raises(GNTPValidationError):
-        AsyncResource(b'http://example.com/icon.png')
+        AsyncResource(b'http://example.com/icon.png')  # type: ignore[arg-type]
     resource = AsyncResource('https://user:s3cret@127.0.0.1/icon.png')
     assert 's3cret' not in repr(resource)
     assert 'not fetched' in repr(resource)

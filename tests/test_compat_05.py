@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import List
+
 import pytest
 
 import gntplib
@@ -52,7 +54,7 @@ def test_0_5_style_calls(peer):
     request constructors."""
     publisher = gntplib.Publisher('App', ['a', ('b', False)], gntplib.Resource(b'app'),
                                   port=peer.port)
-    results = []
+    results: List[gntplib.Response] = []
     publisher.register(results.append)
     publisher.publish('a', 'T', 'x', callback=results.append)
     assert [r.action for r in results] == ['REGISTER', 'NOTIFY']

@@ -76,6 +76,7 @@ def test_duplicate_sections_after_completion_are_discarded_and_next_request_is_r
     reader.feed(per_pointer + b'\r\n' + NOTIFY_MIN)
     first = reader.next_message()
     second = reader.next_message()
+    assert first is not None and second is not None
     assert first.message_type == 'REGISTER' and len(first.resources) == 1
     assert second.message_type == 'NOTIFY'
     assert reader.next_message() is None and not reader.in_request
@@ -114,6 +115,7 @@ def test_malformed_requests_raise_with_the_right_code(data, code, match):
     with pytest.raises(GNTPProtocolError if code != 400 else
                        (GNTPProtocolError, GNTPAuthenticationError), match=match) as info:
         message = reader.next_message()
+        assert message is not None
         message.to_request()
     assert info.value.error_code == code
 
@@ -127,7 +129,8 @@ def test_key_hash_is_refused_when_no_password_is_configured():
 def test_require_key_refuses_unauthenticated_requests():
     with pytest.raises(GNTPAuthenticationError, match='Missing key hash'):
         parse_request(NOTIFY_MIN, 'pw', require_key=True)
-    assert parse_request(NOTIFY_MIN, 'pw').notification.title == 'Hello'
+    request = parse_request(NOTIFY_MIN, 'pw')
+    assert isinstance(request, NotifyRequest) and request.notification.title == 'Hello'
 
 
 def test_any_of_several_passwords_is_accepted():
@@ -187,6 +190,7 @@ def test_values_are_stripped_and_names_case_insensitive():
             b'Notification-Title:Hi\r\nNotification-Sticky: yes\r\nNotification-Priority: 9'
             b'\r\n\r\n')
     request = parse_request(data)
+    assert isinstance(request, NotifyRequest)
     n = request.notification
     assert (request.app_name, n.name, n.title, n.sticky, n.priority) == ('App', 'e', 'Hi', True, 2)
 
@@ -211,6 +215,7 @@ def test_packer_picks_a_new_iv_when_ciphertext_would_break_framing():
     else:  # pragma: no cover
         pytest.skip('no clashing IV found')
     data = block.pack(request)
+    assert isinstance(block.cipher, Cipher)
     assert block.cipher.iv != iv
     assert parse_request(data, 'pw') == request
 

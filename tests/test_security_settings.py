@@ -7,14 +7,26 @@ import pytest
 
 from gntplib import Publisher, ciphers, keys
 from gntplib.exceptions import GNTPError, GNTPValidationError
-from gntplib.packers import MessagePackerFactory
+from gntplib.ciphers import Cipher
+from gntplib.keys import Key
+from gntplib.packers import MessagePacker, MessagePackerFactory
+
+
+def key_of(packer: MessagePacker) -> Key:
+    assert packer.key is not None
+    return packer.key
+
+
+def cipher_of(packer: MessagePacker) -> Cipher:
+    assert isinstance(packer.cipher, Cipher)
+    return packer.cipher
 
 
 @pytest.mark.parametrize('hashing', [keys.SHA512, 'SHA512', 'sha512', keys.Algorithm('sha512', 64)])
 def test_hashing_given_as_object_or_name(hashing):
     factory = MessagePackerFactory('pw', hashing, ciphers.AES)
     assert factory.hashing is keys.SHA512
-    assert factory.create().key.algorithm_id == 'SHA512'
+    assert key_of(factory.create()).algorithm_id == 'SHA512'
 
 
 @pytest.mark.parametrize('encryption', [ciphers.DES3, '3DES', '3des'])
@@ -39,9 +51,9 @@ def test_unknown_encryption_is_refused_when_the_publisher_is_made(encryption):
 def test_each_message_gets_its_own_salt_and_iv():
     factory = MessagePackerFactory('pw', keys.SHA256, ciphers.AES)
     packers = [factory.create() for _ in range(50)]
-    salts = {p.key.salt for p in packers}
-    ivs = {p.cipher.iv for p in packers}
+    salts = {key_of(p).salt for p in packers}
+    ivs = {cipher_of(p).iv for p in packers}
     assert len(salts) == len(ivs) == 50
-    assert all(len(p.key.salt) == 16 and len(p.cipher.iv) == 16 for p in packers)
+    assert all(len(key_of(p).salt) == 16 and len(cipher_of(p).iv) == 16 for p in packers)
     assert not salts & ivs
-    assert all(p.key.verify_password('pw') for p in packers)
+    assert all(key_of(p).verify_password('pw') for p in packers)

@@ -6,6 +6,7 @@ import hashlib
 import os
 import threading
 import time
+from typing import List
 
 import pytest
 
@@ -18,7 +19,8 @@ from gntplib.ciphers import AES, DES, DES3
 from gntplib.connections import GNTPClient, generate_messages
 from gntplib.keys import MD5, SHA1, SHA256, SHA512
 from gntplib.packers import pack_response
-from gntplib.requests import NotifyRequest, RegisterRequest, Response
+from gntplib.reader import ReceivedMessage
+from gntplib.requests import NotifyRequest, RegisterRequest, Response, SubscribeRequest
 from tests.support.peers import ScriptedPeer, ok_for, unanswered_port, unused_port
 from tests.support.vectors import by_name, message_bytes
 
@@ -32,6 +34,12 @@ def peer():
         yield p
 
 
+def notify_of(message: ReceivedMessage) -> NotifyRequest:
+    request = message.to_request()
+    assert isinstance(request, NotifyRequest)
+    return request
+
+
 def publisher_for(peer, **kwargs):
     return Publisher('App', ['update', ('quiet', False)], port=peer.port, **kwargs)
 
@@ -40,7 +48,7 @@ def publisher_for(peer, **kwargs):
 
 def test_register_and_publish_reach_the_server(peer):
     publisher = publisher_for(peer)
-    seen = []
+    seen: List[Response] = []
     response = publisher.register(callback=seen.append)
     assert response.ok and response.action == 'REGISTER'
     assert seen == [response]
@@ -87,10 +95,11 @@ def test_every_hash_and_cipher_pair_authenticates(hashing, encryption):
         publisher.register()
         publisher.publish('update', 'Secret ✓', 'text', icon=Resource(data=b'\x89PNG\r\n\r\n'))
         message = peer.received[-1]
+        assert message.key is not None
         assert message.key.algorithm_id == hashing.algorithm_id
         assert message.encryption_algorithm_id == (encryption.algorithm_id if encryption
                                                    else 'NONE')
-        assert message.to_request().notification.title == 'Secret ✓'
+        assert notify_of(message).notification.title == 'Secret ✓'
         assert list(message.resources.values()) == [b'\x89PNG\r\n\r\n']
 
 
@@ -100,6 +109,7 @@ def test_each_message_gets_a_fresh_salt_and_iv():
         publisher.register()
         publisher.publish('update', 'Hi')
     first, second = peer.received
+    assert first.key and second.key and first.cipher and second.cipher
     assert first.key.salt != second.key.salt
     assert first.cipher.iv != second.cipher.iv
 
@@ -115,7 +125,7 @@ def test_icon_resources_are_sent_as_binary_sections_by_md5(peer):
     assert dict(message.sections[0])['Application-Icon'] == f'x-growl-resource://{md5}'
     assert dict(message.sections[0])['X-Attachment'] == f'x-growl-resource://{md5}'
     assert message.resources == {md5: b'app-icon-bytes',
-                                 hashlib.md5(event_icon.data).hexdigest(): event_icon.data}
+                                 hashlib.md5(event_icon.data or b"").hexdigest(): event_icon.data}
     assert message.to_request().events[0].icon == event_icon
 
 
@@ -153,10 +163,11 @@ def test_subscriber_stores_ttl_and_calls_callback():
     with ScriptedPeer(password='hub-pw') as hub:
         subscriber = Subscriber('sub-1', 'Me', ('127.0.0.1', hub.port), 'hub-pw', port=23054)
         assert subscriber.ttl == gntplib.DEFAULT_TTL
-        seen = []
+        seen: List[Response] = []
         response = subscriber.subscribe(callback=seen.append)
         assert subscriber.ttl == 300 and seen == [response]
         request = hub.received[-1].to_request()
+        assert isinstance(request, SubscribeRequest)
         assert (request.id_, request.name, request.port) == ('sub-1', 'Me', 23054)
         assert hub.received[-1].key is not None  # SUBSCRIBE always carries a key hash
         assert gntplib.subscribe('sub-1', 'Me', ('127.0.0.1', hub.port), 'hub-pw') == 300
@@ -200,7 +211,7 @@ def test_callback_in_the_same_read_as_ok_is_not_lost():
     def script(conn):
         conn.read_request()
         return stream
-    closes = []
+    closes: List[Response] = []
     with ScriptedPeer(script) as peer:
         publisher_for(peer).publish('update', 'Hi', on_close=closes.append,
                                     context='open-download 42', context_type='string')
@@ -221,7 +232,7 @@ def test_publish_stops_waiting_for_a_callback_after_callback_timeout():
     def script(conn):
         conn.send(ok_for(conn.read_request()))
         release.wait(10)
-    clicks = []
+    clicks: List[Response] = []
     with ScriptedPeer(script) as peer:
         start = time.monotonic()
         response = publisher_for(peer, callback_timeout=0.3).publish(

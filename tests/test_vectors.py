@@ -38,6 +38,7 @@ def security_of(vector):
         key = Key(sec['password'], sec['key_hash_algorithm'], bytes.fromhex(sec['salt_hex']))
     cipher = None
     if sec['encryption_algorithm'] != 'NONE':
+        assert key is not None
         cipher = Cipher(key, sec['encryption_algorithm'], bytes.fromhex(sec['iv_hex']))
     return key, cipher
 
@@ -102,6 +103,7 @@ def test_packer_reproduces_request_vector(vector):
     reader = RequestReader(vector['security'].get('password'))
     reader.feed(data)
     request = reader.next_request()
+    assert request is not None
     assert MessagePacker(key, cipher).pack(request) == data
 
 
@@ -147,6 +149,7 @@ def test_quirk_trailing_space_on_info_line_is_accepted():
     reader = RequestReader()
     reader.feed(message_bytes(vector))
     message = reader.next_message()
+    assert message is not None
     assert message.message_type == vector['expected']['message_type']
     assert [[list(h) for h in s] for s in message.sections] == vector['expected']['sections']
 
@@ -157,6 +160,7 @@ def test_quirk_lower_case_hex_key_is_accepted():
     reader = RequestReader(expected['password'])
     reader.feed(message_bytes(vector))
     message = reader.next_message()
+    assert message is not None and message.key is not None
     assert message.key.key_hex == expected['key_hex'].encode()
     assert message.key.key_hash_hex == expected['key_hash_hex'].encode()
     assert message.key.salt_hex == expected['salt_hex'].encode()
