@@ -27,13 +27,28 @@ from .lib import (
     notify, publish, subscribe,
 )
 from .models import Event, Notification, Resource, SocketCallback, URLCallback
-from .packers import MessagePacker, MessagePackerFactory
+from .packers import (
+    HeaderPacker, InformationLinePacker, MessagePacker, MessagePackerFactory, SectionPacker,
+    plain_cipher as _plain_cipher,
+)
 from .reader import RequestReader, parse_request
 from .requests import (
-    BaseRequest, NotifyRequest, RegisterRequest, Response, SubscribeRequest, parse_response,
+    RESPONSE_INFORMATION_LINE_RE, SUPPORTED_VERSIONS, BaseRequest, NotifyRequest,
+    RegisterRequest, Response, SubscribeRequest, parse_information_line, parse_response,
 )
 
 __version__ = '1.0.0.dev0'
+
+# gntplib 0.5's module-level names, kept so that old code resolves them here.
+LINE_DELIMITER = constants.LINE_DELIMITER
+MESSAGE_DELIMITER = constants.MESSAGE_DELIMITER
+MESSAGE_DELIMITER_SIZE = len(MESSAGE_DELIMITER)
+#: What separates sections, and what starts and ends a binary section's body.
+SECTION_DELIMITER = SECTION_BODY_START = SECTION_BODY_END = LINE_DELIMITER
+CUSTOM_HEADER_PREFIX = 'X-'
+APP_SPECIFIC_HEADER_PREFIX = 'Data-'
+#: The ``NONE`` encryption, an object (as in 0.5): ``MessagePacker(key, NullCipher)``.
+NullCipher = _plain_cipher
 
 __all__ = [
     '__version__', 'ciphers', 'constants', 'exceptions', 'keys',

@@ -11,4 +11,4 @@ load this module with ``importlib.import_module('gntplib.async')``. New code imp
 from __future__ import annotations
 
 from .async_ import *  # noqa: F401,F403
-from .async_ import __all__  # noqa: F401
+from .async_ import __all__, logger  # noqa: F401

@@ -201,7 +201,8 @@ class AsyncResource(Resource):
 
     def header_value(self) -> Optional[str]:
         """The ``x-growl-resource://`` pointer once fetched, else ``None`` (no header)."""
-        return self.unique_id()
+        identifier = self.identifier()
+        return None if identifier is None else c.RESOURCE_URL_PREFIX + identifier
 
     def fetch(self, timeout: Optional[float] = None) -> 'asyncio.Future[Optional[bytes]]':
         """Fetch the resource unless it is already fetched (or being fetched).
@@ -246,7 +247,7 @@ class AsyncResource(Resource):
         return self.data
 
     def __repr__(self) -> str:
-        state = f'md5={self.unique_value()}' if self.data is not None else 'not fetched'
+        state = f'md5={self.identifier()}' if self.data is not None else 'not fetched'
         return f'<{type(self).__name__} url={_safe_url(self.url or "")!r} {state}>'
 
 

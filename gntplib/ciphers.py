@@ -18,14 +18,14 @@ from __future__ import annotations
 
 import functools
 import importlib
-from typing import Any, Callable, Dict, Optional, Tuple
+from typing import Any, Callable, Dict, Iterator, Mapping, Optional, Tuple
 
 from .constants import random_bytes
 from .exceptions import GNTPEncryptionError, GNTPValidationError
 from .keys import Key
 
 __all__ = ['Algorithm', 'Cipher', 'NullCipher', 'AES', 'DES', 'DES3', 'ALGORITHMS',
-           'UnsupportedCipherError', 'get_algorithm']
+           'UnsupportedCipherError', 'get_algorithm', 'ALGORITHM_MAP', 'KEY_SIZE_MAP']
 
 # algorithm id -> (Cryptodome module name, block size)
 _CIPHER_MODULES: Dict[str, Tuple[str, int]] = {
@@ -137,6 +137,33 @@ AES = Algorithm('AES', 24)
 DES = Algorithm('DES', 8)
 DES3 = Algorithm('3DES', 24)
 ALGORITHMS: Dict[str, Algorithm] = {a.algorithm_id: a for a in (AES, DES, DES3)}
+#: Cipher key size in bytes by algorithm ID (gntplib 0.5's name).
+KEY_SIZE_MAP: Dict[str, int] = {a.algorithm_id: a.key_size for a in ALGORITHMS.values()}
+
+
+class _CipherModules(Mapping[str, Any]):
+    """Algorithm ID -> the pycryptodomex cipher module (``Cryptodome.Cipher.AES``, ...),
+    imported when first looked up so that importing gntplib stays light."""
+
+    def __getitem__(self, algorithm_id: str) -> Any:
+        if algorithm_id not in _CIPHER_MODULES:
+            raise KeyError(algorithm_id)
+        return _cipher_module(algorithm_id)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(_CIPHER_MODULES)
+
+    def __len__(self) -> int:
+        return len(_CIPHER_MODULES)
+
+    def __repr__(self) -> str:
+        return f'<ALGORITHM_MAP {list(_CIPHER_MODULES)}>'
+
+
+#: The pycryptodomex module of each algorithm ID (gntplib 0.5's name; 0.5 mapped to
+#: PyCrypto's modules). Raises :class:`~gntplib.exceptions.GNTPEncryptionError` on lookup
+#: when pycryptodomex is missing.
+ALGORITHM_MAP: Mapping[str, Any] = _CipherModules()
 
 
 class UnsupportedCipherError(GNTPEncryptionError, GNTPValidationError):
@@ -269,6 +296,8 @@ class NullCipher:
 
     algorithm_id = 'NONE'
     info_token = 'NONE'
+    #: No cipher module (gntplib 0.5 tested this attribute).
+    algorithm = None
 
     def encrypt(self, plaintext: bytes) -> bytes:
         """Return ``plaintext`` unchanged."""

@@ -87,7 +87,7 @@ def utc_timestamp(moment: Optional[datetime.datetime] = None) -> str:
 def _describe_icon(icon: Any) -> Any:
     if isinstance(icon, Resource):
         if icon.data is not None:
-            return {'identifier': icon.unique_value(), 'length': len(icon.data)}
+            return {'identifier': icon.identifier(), 'length': len(icon.data)}
         return icon.url
     return icon
 
@@ -399,7 +399,7 @@ class NotifySendDisplay(Display):
             return None
         if self._icon_dir is None:
             self._icon_dir = tempfile.mkdtemp(prefix='gntplib-icons-')
-        path = os.path.join(self._icon_dir, icon.unique_value() or 'icon')
+        path = os.path.join(self._icon_dir, icon.identifier() or 'icon')
         if not os.path.exists(path):
             with open(path, 'wb') as f:
                 f.write(icon.data)

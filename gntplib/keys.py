@@ -21,7 +21,13 @@ from .constants import SALT_SIZE, random_bytes
 from .exceptions import GNTPValidationError
 
 __all__ = ['Algorithm', 'Key', 'MD5', 'SHA1', 'SHA256', 'SHA512', 'ALGORITHMS',
-           'get_algorithm', 'find_matching_key', 'password_tuple']
+           'get_algorithm', 'find_matching_key', 'password_tuple', 'MIN_SALT_BYTES',
+           'MAX_SALT_BYTES', 'random_salt']
+
+#: The shortest salt the spec allows, in bytes.
+MIN_SALT_BYTES = 4
+#: The longest salt the spec suggests, in bytes (what gntplib sends: ``SALT_SIZE``).
+MAX_SALT_BYTES = SALT_SIZE
 
 _HASH_FUNCTIONS: Dict[str, Callable[[bytes], 'hashlib._Hash']] = {
     'MD5': hashlib.md5,
@@ -80,6 +86,17 @@ def get_algorithm(algorithm_id: str) -> Algorithm:
             f'(use one of {", ".join(ALGORITHMS)})') from None
 
 
+def random_salt() -> bytes:
+    """A fresh salt from :mod:`secrets`: :data:`MAX_SALT_BYTES` random bytes (gntplib 0.5
+    drew a length from 4 to 16; the longest is the safest).
+
+    Example:
+        >>> MIN_SALT_BYTES <= len(random_salt()) <= MAX_SALT_BYTES
+        True
+    """
+    return random_bytes(MAX_SALT_BYTES)
+
+
 class Key:
     """Authentication key derived from a password and a salt.
 
@@ -106,7 +123,7 @@ class Key:
         if not isinstance(password, str):
             raise GNTPValidationError(f'password must be a str, not {type(password).__name__}')
         self._derive(algorithm.algorithm_id, password.encode('utf-8'),
-                     random_bytes(SALT_SIZE) if salt is None else bytes(salt))
+                     random_salt() if salt is None else bytes(salt))
 
     @classmethod
     def _from_checked(cls, algorithm_id: str, password: bytes, salt: bytes) -> 'Key':
@@ -126,18 +143,21 @@ class Key:
 
     @property
     def salt_hex(self) -> bytes:
-        """The salt as upper-case hex bytes."""
-        return self.salt.hex().upper().encode('ascii')
+        """The salt as lower-case hex bytes (as gntplib 0.5 gave it; the information line
+        carries upper case, see :attr:`info_token`)."""
+        return self.salt.hex().encode('ascii')
 
     @property
     def key_hex(self) -> bytes:
-        """The derived key as upper-case hex bytes."""
-        return self.key.hex().upper().encode('ascii')
+        """The derived key as lower-case hex bytes (as gntplib 0.5 gave it; the information line
+        carries upper case, see :attr:`info_token`)."""
+        return self.key.hex().encode('ascii')
 
     @property
     def key_hash_hex(self) -> bytes:
-        """The key hash as upper-case hex bytes."""
-        return self.key_hash.hex().upper().encode('ascii')
+        """The key hash as lower-case hex bytes (as gntplib 0.5 gave it; the information line
+        carries upper case, see :attr:`info_token`)."""
+        return self.key_hash.hex().encode('ascii')
 
     @property
     def info_token(self) -> str:

@@ -37,7 +37,7 @@ class Resource:
         url: A URL for servers to fetch the resource from (used when there is no data).
 
     Example:
-        >>> Resource(data=b'icon bytes').unique_id()
+        >>> Resource(data=b'icon bytes').header_value()
         'x-growl-resource://811acc5e86ed2c1cbdf9c287c99d982a'
     """
 
@@ -69,20 +69,34 @@ class Resource:
         """A resource that servers fetch from ``url``."""
         return cls(url=url)
 
-    def unique_value(self) -> Optional[str]:
-        """The lower-case MD5 hex of the data (``None`` without data)."""
+    def identifier(self) -> Optional[str]:
+        """The lower-case MD5 hex of the data, as text: the ``Identifier`` of its binary
+        section (``None`` without data)."""
         if self._unique_value is None and self.data is not None:
             self._unique_value = hashlib.md5(self.data).hexdigest()
         return self._unique_value
 
-    def unique_id(self) -> Optional[str]:
-        """The ``x-growl-resource://<md5>`` pointer to the data (``None`` without data)."""
-        value = self.unique_value()
-        return None if value is None else RESOURCE_URL_PREFIX + value
+    def unique_value(self) -> Optional[bytes]:
+        """The lower-case MD5 hex of the data, as ASCII bytes (``None`` without data), as
+        gntplib 0.5 returned it; :meth:`identifier` gives the same as text.
+
+        Example:
+            >>> Resource(b'icon bytes').unique_value()
+            b'811acc5e86ed2c1cbdf9c287c99d982a'
+        """
+        identifier = self.identifier()
+        return identifier.encode('ascii') if identifier else None
+
+    def unique_id(self) -> Optional[bytes]:
+        """The ``x-growl-resource://<md5>`` pointer to the data, as ASCII bytes (``None``
+        without data)."""
+        identifier = self.identifier()
+        return (RESOURCE_URL_PREFIX + identifier).encode('ascii') if identifier else None
 
     def header_value(self) -> Optional[str]:
         """What a header pointing to this resource carries: the pointer, else the URL."""
-        return self.unique_id() or self.url
+        identifier = self.identifier()
+        return RESOURCE_URL_PREFIX + identifier if identifier else self.url
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Resource):
@@ -90,11 +104,11 @@ class Resource:
         return self.data == other.data and (self.data is not None or self.url == other.url)
 
     def __hash__(self) -> int:
-        return hash(self.unique_value() or self.url)
+        return hash(self.identifier() or self.url)
 
     def __repr__(self) -> str:
         if self.data is not None:
-            return f'<{type(self).__name__} md5={self.unique_value()} length={len(self.data)}>'
+            return f'<{type(self).__name__} md5={self.identifier()} length={len(self.data)}>'
         return f'<{type(self).__name__} url={self.url!r}>'
 
 
@@ -270,6 +284,8 @@ class Notification:
 
     ``None`` for ``text``, ``sticky`` or ``priority`` leaves the header out (the server's
     default applies); :meth:`gntplib.Publisher.publish` always sends sticky and priority.
+    An empty ``text`` (the default) is sent as an empty ``Notification-Text``, as gntplib 0.5
+    did: some receivers, growl-for-linux among them, refuse a NOTIFY without it.
 
     Args:
         name: The registered event name.

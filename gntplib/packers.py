@@ -27,7 +27,8 @@ from .models import Resource, format_header_value
 from .requests import BaseRequest, RawSection, Response
 
 __all__ = ['MessagePackerFactory', 'MessagePacker', 'InformationLinePacker', 'HeaderPacker',
-           'SectionPacker', 'pack_response', 'check_security']
+           'SectionPacker', 'pack_response', 'check_security', 'SENT_WHEN_EMPTY',
+           'plain_cipher']
 
 #: Re-encrypting with a new IV makes a framing clash vanishingly unlikely (§9.5); the loop
 #: bound only guards against a broken cipher.
@@ -103,8 +104,16 @@ class HeaderPacker:
         return HeaderPacker.format(name, value).encode('utf-8')
 
 
+#: Headers sent even when their value is empty. growl-for-linux refuses a NOTIFY without
+#: ``Notification-Text`` (it accepts an empty one), and gntplib 0.5 always sent it.
+SENT_WHEN_EMPTY = frozenset({'Notification-Text'})
+
+
 class SectionPacker:
     """Packs the header sections into one block, and lists the resources they point to.
+
+    A header whose value is ``None`` or empty is left out, except those in
+    :data:`SENT_WHEN_EMPTY`, which go out with an empty value.
 
     Resources are listed once per pointer header, in header order: the layout every server,
     Growl for Windows included, reads correctly (§7.4).
@@ -123,18 +132,24 @@ class SectionPacker:
                 if type(value) is str and '\r' not in value:  # as format_header_value
                     if value:
                         packed.append(f'{name}: {value}\r\n')
+                    elif name in SENT_WHEN_EMPTY:
+                        packed.append(f'{name}: \r\n')
                     continue
                 text = format_header_value(value)
                 if text:
                     packed.append(f'{name}: {text}\r\n')
+                elif name in SENT_WHEN_EMPTY:
+                    packed.append(f'{name}: \r\n')
                 if isinstance(value, Resource) and value.data is not None:
-                    self.resources.append((value.unique_value() or '', value.data))
+                    self.resources.append((value.identifier() or '', value.data))
             packed.append('\r\n')
         # Encode once: the blank line after the last section is not part of the block.
         return ''.join(packed)[:-2].encode('utf-8')
 
 
 _PLAIN = NullCipher()
+#: The shared ``NONE`` cipher object (``gntplib.NullCipher``).
+plain_cipher = _PLAIN
 #: The information line of an unauthenticated, unencrypted request, by message type.
 _PLAIN_INFO_LINES = {message_type: InformationLinePacker(None, _PLAIN).pack(message_type)
                      for message_type in c.REQUEST_TYPES}

@@ -7,7 +7,8 @@ answers.
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+import re
+from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 from . import constants as c
 from .ciphers import Cipher
@@ -20,7 +21,8 @@ from .models import (
 from .wire import HeaderDict, parse_header_lines, parse_info_line
 
 __all__ = ['BaseRequest', 'RegisterRequest', 'NotifyRequest', 'SubscribeRequest', 'Response',
-           'parse_response', 'HeaderList', 'RawSection', 'normalize_headers']
+           'parse_response', 'HeaderList', 'RawSection', 'normalize_headers',
+           'RESPONSE_INFORMATION_LINE_RE', 'SUPPORTED_VERSIONS', 'parse_information_line']
 
 HeaderList = List[Tuple[str, Any]]
 #: A header section before formatting: values may still be Resources, booleans or ints.
@@ -416,6 +418,42 @@ def parse_response(message: bytes, expected_type: Optional[str] = None,
     return response
 
 
+#: Matches a response's information line (bytes): the groups are the version and the
+#: message type. The encryption token may be ``NONE`` or ``<algorithm>:<iv>``.
+RESPONSE_INFORMATION_LINE_RE = re.compile(
+    rb'\s*GNTP/(\S+) +(-OK|-ERROR|-CALLBACK) +(?:NONE|[A-Za-z0-9]+:[0-9A-Fa-f]+)\s*\Z')
+#: The GNTP versions gntplib speaks.
+SUPPORTED_VERSIONS = [c.PROTOCOL_VERSION]
+
+
+def parse_information_line(line: Union[bytes, str]) -> Tuple[str, str]:
+    """Read a response's information line (as gntplib 0.5 did).
+
+    Args:
+        line: The line, with or without its CR LF.
+
+    Returns:
+        ``(version, message_type)``, e.g. ``('1.0', '-OK')``.
+
+    Raises:
+        GNTPProtocolError: The line is not a response's information line, or its version
+            is not one of :data:`SUPPORTED_VERSIONS`.
+
+    Example:
+        >>> parse_information_line(b'GNTP/1.0 -OK NONE')
+        ('1.0', '-OK')
+    """
+    data = line.encode('utf-8') if isinstance(line, str) else bytes(line)
+    matched = RESPONSE_INFORMATION_LINE_RE.match(data)
+    if matched is None:
+        raise GNTPProtocolError(f'invalid information line: {data[:80]!r}')
+    version, message_type = (group.decode('ascii') for group in matched.groups())
+    if version not in SUPPORTED_VERSIONS:
+        raise GNTPProtocolError(f'unsupported GNTP version {version!r}',
+                                c.ERROR_UNKNOWN_PROTOCOL_VERSION)
+    return version, message_type
+
+
 # -- building requests back from parsed sections (used by gntplib.reader) ------------------
 
 def _required(headers: Dict[str, str], name: str) -> str:
@@ -495,7 +533,7 @@ def _notification_from(headers: Dict[str, Any]) -> Notification:
     return Notification(
         _required(headers, 'Notification-Name'),
         _required(headers, 'Notification-Title'),
-        headers.get('notification-text', ''),
+        headers.get('notification-text'),  # None when absent: packs back the same
         headers.get('notification-id') or None,
         c.parse_bool(sticky) if sticky is not None else None,
         # Out-of-range or non-numeric priorities are shown as normal (what GfW does).

@@ -160,9 +160,12 @@ def test_resource_api(tmp_path):
     path.write_bytes(b'\x89PNG data')
     icon = Resource.from_file(path)
     assert icon == Resource(data=b'\x89PNG data') and hash(icon) == hash(Resource(b'\x89PNG data'))
-    assert icon.unique_value() == hashlib.md5(b'\x89PNG data').hexdigest()
     value = icon.unique_value()
-    assert value is not None and icon.unique_id() == 'x-growl-resource://' + value
+    assert value is not None and value == hashlib.md5(b'\x89PNG data').hexdigest().encode()
+    assert icon.identifier() == value.decode()
+    pointer = icon.unique_id()
+    assert pointer is not None and pointer == b'x-growl-resource://' + value
+    assert icon.header_value() == pointer.decode()
     assert 'length=9' in repr(icon) and 'PNG' not in repr(icon)
     url = Resource.from_url('http://example.com/i.png')
     assert url.header_value() == 'http://example.com/i.png' and url.unique_id() is None

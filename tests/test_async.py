@@ -109,7 +109,7 @@ async def test_inline_resources_are_sent_embedded(peer):
     register = peer.received[0]
     assert register.app_icon == icon
     assert register.events[0].icon == event_icon
-    assert register.received.resources[icon.unique_value()] == icon.data
+    assert register.received.resources[icon.identifier()] == icon.data
 
 
 @pytest.mark.gen_test

@@ -83,7 +83,7 @@ async def test_three_slow_icons_are_fetched_in_parallel_and_embedded(app, url, p
     assert [e.icon.data for e in register.events] == [png('ev1'), png('ev2')]
     # The binary sections carry the bytes under their MD5 identifiers.
     assert register.received.resources == {md5(png(n)): png(n) for n in icons}
-    assert register.app_icon.unique_id() == 'x-growl-resource://' + md5(png('app'))
+    assert register.app_icon.header_value() == 'x-growl-resource://' + md5(png('app'))
 
 
 @pytest.mark.gen_test

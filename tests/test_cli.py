@@ -138,8 +138,8 @@ def test_serve_json_prints_one_object_per_request_and_stops_on_signals(gntplib_s
     assert (notify['type'], notify['notification'], notify['title'], notify['text']) == \
         ('NOTIFY', 'update', 'Over the wire', 'text')
     assert notify['headers']['Notification-Title'] == 'Over the wire'
-    assert notify['resources'] == [{'identifier': Resource(b'ICON').unique_value(), 'length': 4,
-                                    'md5': Resource(b'ICON').unique_value()}]
+    assert notify['resources'] == [{'identifier': Resource(b'ICON').identifier(), 'length': 4,
+                                    'md5': Resource(b'ICON').identifier()}]
     assert notify['key_hash_algorithm'] == 'SHA256'
     assert (error['type'], error['code']) == ('ERROR', 404)
     assert server.stop(signal.SIGTERM) == 0

@@ -35,7 +35,7 @@ def test_kfdm_parses_our_register(kfdm_parse):
     assert parsed.headers['X-Creator'] == 'gntplib'
     assert [(n['Notification-Name'], n['Notification-Enabled']) for n in parsed.notifications] \
         == [('update', 'True'), ('error', 'False')]
-    resource = parsed.resources[icon.unique_value()]
+    resource = parsed.resources[icon.identifier()]
     assert icon.data is not None
     assert resource['Length'] == str(len(icon.data))
     assert resource['Data'] in (icon.data, icon.data.decode())

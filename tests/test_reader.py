@@ -196,8 +196,11 @@ def test_values_are_stripped_and_names_case_insensitive():
 
 
 def test_packer_omits_empty_optional_headers():
-    data = MessagePacker().pack(NotifyRequest('App', Notification('e', 'Hi', text='')))
-    assert b'Notification-Text' not in data
+    data = MessagePacker().pack(NotifyRequest('App', Notification('e', 'Hi', id_='',
+                                                                  coalescing_id='')))
+    assert b'Notification-ID' not in data and b'Notification-Coalescing-ID' not in data
+    # ...but not Notification-Text (issue 12 item 2; test_compat_05 has the details).
+    assert b'Notification-Text: \r\n' in data
 
 
 def test_packer_picks_a_new_iv_when_ciphertext_would_break_framing():

@@ -112,7 +112,7 @@ def test_register_and_notify_update_registry_and_answer_ok(gntp_server_thread):
     n = notify.notification
     assert (n.title, n.text, n.sticky, n.priority) == ('Title', 'line 1\nline 2', True, 2)
     assert n.icon.data == b'\x89PNG\r\n\r\nicon'
-    assert notify.received.resources == {n.icon.unique_value(): b'\x89PNG\r\n\r\nicon'}
+    assert notify.received.resources == {n.icon.identifier(): b'\x89PNG\r\n\r\nicon'}
 
 
 def test_ok_without_notification_id_leaves_the_header_out(gntp_server_thread):
@@ -592,8 +592,8 @@ def test_console_and_json_displays_describe_what_happened():
     notify = objects[1]
     assert (notify['title'], notify['text'], notify['sticky'], notify['priority']) == \
         ('Title', 'two\nlines', True, -1)
-    assert notify['resources'] == [{'identifier': Resource(b'png').unique_value(), 'length': 3,
-                                    'md5': Resource(b'png').unique_value()}]
+    assert notify['resources'] == [{'identifier': Resource(b'png').identifier(), 'length': 3,
+                                    'md5': Resource(b'png').identifier()}]
     assert notify['headers']['Notification-ID'] == 'i'
     assert notify['key_hash_algorithm'] == 'SHA512'
     assert objects[2]['result'] == 'CLOSE' and objects[5]['code'] == 404

@@ -49,9 +49,9 @@ def security_of(vector):
 def test_key_derivation_matches_vector(case):
     key = Key(case['password'], case['key_hash_algorithm'], bytes.fromhex(case['salt_hex']))
     assert key.password.hex().upper() == case['password_utf8_hex']
-    assert key.key_hex == case['key_hex'].encode()
-    assert key.key_hash_hex == case['key_hash_hex'].encode()
-    assert key.salt_hex == case['salt_hex'].encode()
+    assert key.key_hex == case['key_hex'].lower().encode()
+    assert key.key_hash_hex == case['key_hash_hex'].lower().encode()
+    assert key.salt_hex == case['salt_hex'].lower().encode()
     assert key.info_token == case['info_line_suffix']
     assert len(key.key) == case['key_length']
     assert key.verify_password(case['password'])
@@ -71,7 +71,7 @@ def test_usable_ciphers_match_vector(case):
 @pytest.mark.parametrize('case', CIPHER_DOC['cases'], ids=ids(CIPHER_DOC['cases']))
 def test_cipher_matches_vector(case):
     key = Key(case['password'], case['key_hash_algorithm'], bytes.fromhex(case['salt_hex']))
-    assert key.key_hex == case['key_hex'].encode()
+    assert key.key_hex == case['key_hex'].lower().encode()
     cipher = Cipher(key, case['encryption_algorithm'], bytes.fromhex(case['iv_hex']))
     assert key.key[:cipher.key_size].hex().upper() == case['cipher_key_hex']
     assert cipher.block_size == case['block_size']
@@ -131,7 +131,7 @@ def test_reader_decodes_request_vector(vector, chunk_size):
     assert message.resources == expected
     assert message.encryption_algorithm_id == vector['security']['encryption_algorithm']
     if 'key_hex' in vector['security']:
-        assert message.key.key_hex == vector['security']['key_hex'].encode()
+        assert message.key.key_hex == vector['security']['key_hex'].lower().encode()
 
 
 @pytest.mark.parametrize('vector', [v for v in REQUEST_VECTORS if 'password' in v['security']],
@@ -161,9 +161,9 @@ def test_quirk_lower_case_hex_key_is_accepted():
     reader.feed(message_bytes(vector))
     message = reader.next_message()
     assert message is not None and message.key is not None
-    assert message.key.key_hex == expected['key_hex'].encode()
-    assert message.key.key_hash_hex == expected['key_hash_hex'].encode()
-    assert message.key.salt_hex == expected['salt_hex'].encode()
+    assert message.key.key_hex == expected['key_hex'].lower().encode()
+    assert message.key.key_hash_hex == expected['key_hash_hex'].lower().encode()
+    assert message.key.salt_hex == expected['salt_hex'].lower().encode()
 
 
 # -- responses.json ------------------------------------------------------------------------
