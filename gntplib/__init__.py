@@ -27,19 +27,25 @@ from .lib import (
     notify, publish, subscribe,
 )
 from .models import Event, Notification, Resource, SocketCallback, URLCallback
-from .packers import (
-    HeaderPacker, InformationLinePacker, MessagePacker, MessagePackerFactory, SectionPacker,
-    plain_cipher as _plain_cipher,
-)
+from .packers import MessagePacker, MessagePackerFactory
 from .reader import RequestReader, parse_request
 from .requests import (
-    RESPONSE_INFORMATION_LINE_RE, SUPPORTED_VERSIONS, BaseRequest, NotifyRequest,
-    RegisterRequest, Response, SubscribeRequest, parse_information_line, parse_response,
+    BaseRequest, NotifyRequest, RegisterRequest, Response, SubscribeRequest, parse_response,
 )
 
 __version__ = '1.0.0.dev0'
 
-# gntplib 0.5's module-level names, kept so that old code resolves them here.
+# gntplib 0.5's module-level names, kept so that old code resolves them here (not in
+# __all__: new code finds them in their modules).
+from .packers import (  # noqa: E402
+    HeaderPacker as HeaderPacker, InformationLinePacker as InformationLinePacker,
+    SectionPacker as SectionPacker, plain_cipher as _plain_cipher,
+)
+from .requests import (  # noqa: E402
+    RESPONSE_INFORMATION_LINE_RE as RESPONSE_INFORMATION_LINE_RE,
+    SUPPORTED_VERSIONS as SUPPORTED_VERSIONS, parse_information_line as parse_information_line,
+)
+
 LINE_DELIMITER = constants.LINE_DELIMITER
 MESSAGE_DELIMITER = constants.MESSAGE_DELIMITER
 MESSAGE_DELIMITER_SIZE = len(MESSAGE_DELIMITER)
