@@ -179,18 +179,14 @@ def _cmd_subscribe(args: argparse.Namespace) -> int:
 # -- serve ----------------------------------------------------------------------------------------
 
 def _cmd_serve(args: argparse.Namespace) -> int:
-    from .display import ConsoleDisplay, JSONLinesDisplay, NotifySendDisplay
+    from .display import ConsoleDisplay, JSONLinesDisplay
     from .server import ServerThread
 
     stop = threading.Event()
     displays: List[Display] = [JSONLinesDisplay(sys.stdout) if args.json
                                else ConsoleDisplay(sys.stdout)]
     if args.desktop:
-        desktop = NotifySendDisplay()
-        if not desktop.available:
-            print('gntplib: notify-send is not installed; no desktop notifications',
-                  file=sys.stderr)
-        displays.append(desktop)
+        displays.append(_desktop_display(args))
     if args.count:
         displays.append(_Counter(args.count, stop.set))
     passwords = args.password or ([os.environ['GNTP_PASSWORD']]
@@ -228,6 +224,20 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         thread.stop(grace=2.0)
     print('gntplib: stopped', file=sys.stderr)
     return 0
+
+
+def _desktop_display(args: argparse.Namespace) -> Display:
+    """D-Bus notifications (clickable) with the ``desktop`` extra, else notify-send."""
+    from .desktop import DesktopDisplay, jeepney_available
+    from .display import NotifySendDisplay
+    if jeepney_available():
+        return DesktopDisplay(expire_timeout=args.notification_timeout or 10.0)
+    fallback = NotifySendDisplay()
+    print('gntplib: jeepney is not installed (pip install gntplib[desktop]); ' + (
+        'using notify-send, which cannot report clicks' if fallback.available
+        else 'notify-send is not installed either; no desktop notifications'),
+        file=sys.stderr)
+    return fallback
 
 
 class _Counter(Display):
@@ -445,7 +455,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument('--json', action='store_true',
                        help='print one JSON object per request instead of text')
     serve.add_argument('--desktop', action='store_true',
-                       help='also show desktop notifications with notify-send')
+                       help='also show desktop notifications (D-Bus, clicks reach the '
+                       'sender; notify-send without the desktop extra)')
     serve.add_argument('--no-require-password', action='store_true',
                        help='accept requests without a key hash from other machines too')
     serve.add_argument('--encrypt-responses', action='store_true',
