@@ -142,6 +142,16 @@ class NotificationsBus:
         if self._conn is not None:
             self._conn.writer.close()
 
+    async def wait_closed(self) -> None:
+        """Wait until :meth:`close` has finished."""
+        if self._reader is not None:
+            await asyncio.wait([self._reader])
+        if self._conn is not None:
+            try:
+                await self._conn.writer.wait_closed()
+            except OSError:
+                pass
+
 
 # jeepney.HeaderFields values, spelt out so this module imports without jeepney.
 _MEMBER = 3

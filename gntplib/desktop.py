@@ -129,11 +129,11 @@ class DesktopDisplay(Display):
         self._bus: Optional[NotificationsBus] = None
         self._capabilities: Optional[List[str]] = None
         self._retry_at = 0.0
+        self._connecting: 'Optional[asyncio.Future[Optional[NotificationsBus]]]' = None
         self._queue: 'Optional[asyncio.Queue[Tuple[DisplayEvent, asyncio.Future[Any]]]]' = None
         self._worker: 'Optional[asyncio.Future[None]]' = None
         self._shown: 'collections.OrderedDict[int, _Shown]' = collections.OrderedDict()
         self._by_handle: Dict[int, int] = {}
-        self._answered: 'collections.OrderedDict[int, bool]' = collections.OrderedDict()
         self._coalesced: 'collections.OrderedDict[Tuple[str, str], int]' = \
             collections.OrderedDict()
         self._app_icons: 'collections.OrderedDict[str, Tuple[Any, Dict[str, Any]]]' = \
@@ -141,6 +141,10 @@ class DesktopDisplay(Display):
         self._early: 'collections.OrderedDict[int, Optional[str]]' = collections.OrderedDict()
 
     # -- the Display interface ---------------------------------------------------------------
+
+    def start(self, server: Any) -> None:
+        """Connect to the bus in the background, so the first notification does not wait."""
+        asyncio.ensure_future(self._connected())
 
     def show(self, event: DisplayEvent) -> None:
         """Queue a NOTIFY for the desktop (REGISTER: remember the application's icons)."""
@@ -160,28 +164,36 @@ class DesktopDisplay(Display):
     def show_callback(self, event: DisplayEvent, result: str) -> None:
         """A callback was answered elsewhere (the server's timeout, the sender left):
         take its notification off the desktop."""
-        if event.handle is None:
-            return
-        desktop_id = self._by_handle.get(event.handle)
+        desktop_id = self._by_handle.get(event.handle) if event.handle is not None else None
         if desktop_id is None:
-            _remember(self._answered, event.handle, True)
             return
         self._forget(desktop_id)
         self._close_on_desktop(desktop_id)
 
-    def close(self) -> None:
-        """Stop, close the bus connection and remove the icon files."""
+    def close(self) -> Any:
+        """Stop, close the bus connection and remove the icon files; returns an awaitable
+        that is done when the connection is closed."""
+        tasks: List['asyncio.Future[Any]'] = []
+        if self._connecting is not None:
+            self._connecting.cancel()
         if self._worker is not None:
             self._worker.cancel()
+            tasks.append(self._worker)
         while self._queue is not None and not self._queue.empty():
-            self._queue.get_nowait()[1].cancel()
+            icons = self._queue.get_nowait()[1]
+            icons.cancel()
+            tasks.append(icons)
         for desktop_id in list(self._shown):
             self._forget(desktop_id)
         if self._bus is not None:
             self._bus.close()
+            tasks.append(asyncio.ensure_future(self._bus.wait_closed()))
             self._bus = None
         self.icons.close()
-        self.fallback.close()
+        fallback = self.fallback.close()
+        if fallback is not None and hasattr(fallback, '__await__'):
+            tasks.append(asyncio.ensure_future(fallback))
+        return asyncio.gather(*tasks, return_exceptions=True)
 
     # -- presenting ----------------------------------------------------------------------------
 
@@ -228,8 +240,15 @@ class DesktopDisplay(Display):
             logger.exception('the fallback display %r failed', self.fallback)
 
     async def _connected(self) -> Optional[NotificationsBus]:
+        """The bus connection: the open one, the one being opened, or a new one (unless
+        the last attempt failed less than ``retry_interval`` ago)."""
         if self._bus is not None and self._bus.connected:
             return self._bus
+        if self._connecting is None or self._connecting.done():
+            self._connecting = asyncio.ensure_future(self._connect())
+        return await asyncio.shield(self._connecting)
+
+    async def _connect(self) -> Optional[NotificationsBus]:
         loop = asyncio.get_event_loop()
         if loop.time() < self._retry_at:
             return None
@@ -254,7 +273,7 @@ class DesktopDisplay(Display):
         callback = n.gntp_callback
         url = callback.url if isinstance(callback, URLCallback) \
             and fd.is_openable_url(callback.url) else None
-        waits = event.handle is not None and event.handle not in self._answered
+        waits = event.has_callback and event.callback_result is None
         body = fd.notify_body(
             request.app_name, n.title, n.text or '', capabilities=capabilities,
             replaces_id=self._coalesced.get(key, 0) if key else 0, app_icon=app_icon,

@@ -68,13 +68,13 @@ class PrivateBus:
 
 
 class Xvfb:
-    """A virtual X server on a free display number."""
+    """A virtual X server on a free display number (black background)."""
 
     def __init__(self, width: int = 800, height: int = 600) -> None:
         read, write = os.pipe()
         self.proc = subprocess.Popen(
             ['Xvfb', '-displayfd', str(write), '-screen', '0', f'{width}x{height}x24',
-             '-nolisten', 'tcp'], pass_fds=(write,), stdout=subprocess.DEVNULL,
+             '-nolisten', 'tcp', '-br'], pass_fds=(write,), stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL)
         os.close(write)
         with os.fdopen(read) as pipe:

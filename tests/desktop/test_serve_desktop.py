@@ -6,8 +6,9 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import List
 
-from conftest import ROOT, cli_env, run_cli
+from tests.conftest import ROOT, cli_env, run_cli
 from gntplib.desktop import open_url
 
 from .processes import wait_until
@@ -81,7 +82,7 @@ def test_open_url_runs_xdg_open(tmp_path: Path, monkeypatch):
 
 def test_open_url_without_xdg_open_uses_webbrowser(tmp_path: Path, monkeypatch):
     # Mocked: a test must not start the machine's real browser.
-    opened = []
+    opened: List[str] = []
     monkeypatch.setenv('PATH', str(tmp_path))
     monkeypatch.setattr('webbrowser.open', opened.append)
     open_url('https://example.com/')
