@@ -18,6 +18,7 @@ import pytest
 
 pytest.importorskip('jeepney')
 
+from gntplib import Publisher  # noqa: E402
 from gntplib.desktop import DesktopDisplay  # noqa: E402
 from gntplib.display import Display, DisplayEvent  # noqa: E402
 from gntplib.server import ServerThread  # noqa: E402
@@ -53,6 +54,12 @@ class Receiver:
         self.display = display
         self.fallback = fallback
         self.port = thread.port
+
+    def publisher(self, app: str, events: Any = ('ev',), **options: Any) -> Publisher:
+        """A sync Publisher for this receiver, registered."""
+        publisher = Publisher(app, list(events), port=self.port, **options)
+        publisher.register()
+        return publisher
 
 
 @pytest.fixture(scope='session')

@@ -16,7 +16,7 @@ from typing import Any, Callable, Dict, List
 
 import pytest
 
-from gntplib import Publisher, Resource
+from gntplib import Resource
 from gntplib.async_ import AsyncPublisher
 
 from .processes import Dunst, wait_until
@@ -51,8 +51,7 @@ def handlers(record: Callable[[str], None]) -> Dict[str, Any]:
 def test_sync_publisher_gets_the_right_handler(dunst, receiver, action):
     # The receiver's own timer waits long: an expiry must come from dunst itself.
     gntp = receiver(dunst.bus.address, expire_timeout=1.0, grace=20.0)
-    publisher = Publisher('DunstSync', ['ev'], port=gntp.port, callback_timeout=20)
-    publisher.register()
+    publisher = gntp.publisher('DunstSync', callback_timeout=20)
     ran: List[str] = []
     person = threading.Thread(target=act, args=(dunst, action))
     person.start()
@@ -90,8 +89,7 @@ def test_async_publisher_gets_the_right_handler(dunst, receiver, action):
 
 def test_coalescing_keeps_one_notification_on_screen(dunst, receiver):
     gntp = receiver(dunst.bus.address, expire_timeout=30)
-    publisher = Publisher('DunstCoalesce', ['ev'], port=gntp.port)
-    publisher.register()
+    publisher = gntp.publisher('DunstCoalesce')
     publisher.publish('ev', 'Downloading', '10%', coalescing_id='download')
     wait_until(lambda: dunst.count() == 1, 10, 'the first notification')
     publisher.publish('ev', 'Downloading', '90%', coalescing_id='download')
@@ -108,8 +106,7 @@ def test_coalescing_keeps_one_notification_on_screen(dunst, receiver):
 def test_icons_and_escaped_markup_reach_the_daemon(dunst, receiver):
     gntp = receiver(dunst.bus.address, expire_timeout=30)
     app_icon = ICON + b'\0app'  # other bytes, other file: which icon arrived is visible
-    publisher = Publisher('DunstLooks', ['ev'], port=gntp.port, icon=Resource(app_icon))
-    publisher.register()
+    publisher = gntp.publisher('DunstLooks', icon=Resource(app_icon))
     publisher.publish('ev', 'Inline icon', '<b>not bold</b> & <a href="https://x">l</a>',
                       icon=Resource(ICON), priority=2)
     publisher.publish('ev', 'App icon', 'no icon of its own')

@@ -77,8 +77,7 @@ def silent_port() -> Iterator[int]:
 def test_inline_data_url_and_fetched_icons(private_bus, scripted, receiver, site):
     server = scripted()
     gntp = receiver(private_bus.address)
-    publisher = Publisher('Icons', ['ev'], port=gntp.port)
-    publisher.register()
+    publisher = gntp.publisher('Icons')
     data_url = 'data:image/png;base64,' + base64.b64encode(PNG + b'd').decode()
     publisher.publish('ev', 'inline', icon=Resource(PNG + b'i'))
     publisher.publish('ev', 'data', icon=data_url)
@@ -109,8 +108,7 @@ def test_icons_that_cannot_be_had_are_left_out(private_bus, scripted, receiver, 
                                                silent_port):
     server = scripted()
     gntp = receiver(private_bus.address, icon_max_bytes=1000, icon_timeout=0.5)
-    publisher = Publisher('NoIcons', ['ev'], port=gntp.port)
-    publisher.register()
+    publisher = gntp.publisher('NoIcons')
     started = time.monotonic()
     for title, icon in [('too big', site.url + '/big.png'), ('missing', site.url + '/nope'),
                         ('hung', f'http://127.0.0.1:{silent_port}/icon.png'),
@@ -127,8 +125,7 @@ def test_icons_that_cannot_be_had_are_left_out(private_bus, scripted, receiver, 
 def test_icons_are_removed_at_shutdown(private_bus, scripted, receiver):
     server = scripted()
     gntp = receiver(private_bus.address)
-    publisher = Publisher('Cleanup', ['ev'], port=gntp.port)
-    publisher.register()
+    publisher = gntp.publisher('Cleanup')
     publisher.publish('ev', 'icon', icon=Resource(PNG))
     path = server.wait_for_notifications()[0]['hints']['image-path']
     assert read(path) == PNG
@@ -142,8 +139,7 @@ def test_order_is_kept_while_an_icon_is_fetched(private_bus, scripted, receiver,
                                                 silent_port):
     server = scripted()
     gntp = receiver(private_bus.address, icon_timeout=0.5)
-    publisher = Publisher('Order', ['ev'], port=gntp.port)
-    publisher.register()
+    publisher = gntp.publisher('Order')
     publisher.publish('ev', 'slow icon', icon=f'http://127.0.0.1:{silent_port}/x.png')
     publisher.publish('ev', 'no icon')
     titles: List[str] = [n['summary'] for n in server.wait_for_notifications(2)]

@@ -129,8 +129,7 @@ def test_sticky_is_resident_and_never_expires(private_bus, scripted, receiver, s
 def test_priorities_become_urgencies(private_bus, scripted, receiver):
     server = scripted()
     gntp = receiver(private_bus.address)
-    publisher = Publisher('Urgent', ['ev'], port=gntp.port)
-    publisher.register()
+    publisher = gntp.publisher('Urgent')
     for priority in (-2, -1, 0, 1, 2):
         publisher.publish('ev', f'p{priority}', priority=priority)
     notifications = server.wait_for_notifications(5)
@@ -157,8 +156,7 @@ def test_coalescing_replaces_in_place_and_ends_the_replaced_callback(private_bus
 def test_markup_is_escaped_when_the_server_reads_it(private_bus, scripted, receiver):
     server = scripted()
     gntp = receiver(private_bus.address)
-    publisher = Publisher('Markup', ['ev'], port=gntp.port)
-    publisher.register()
+    publisher = gntp.publisher('Markup')
     publisher.publish('ev', 'T', '<a href="http://evil">x</a> & <img src="/etc/x">')
     body = server.wait_for_notifications()[0]['body']
     assert body == '&lt;a href="http://evil"&gt;x&lt;/a&gt; &amp; &lt;img src="/etc/x"&gt;'
@@ -168,8 +166,7 @@ def test_url_callback_opens_http_urls_only_on_click(private_bus, scripted, recei
     server = scripted()
     opened: List[str] = []
     gntp = receiver(private_bus.address, opener=opened.append)
-    publisher = Publisher('Links', ['ev'], port=gntp.port)
-    publisher.register()
+    publisher = gntp.publisher('Links')
     publisher.publish('ev', 'web', gntp_callback='https://example.com/page?x=1')
     publisher.publish('ev', 'file', gntp_callback='file:///etc/passwd')
     web, local = server.wait_for_notifications(2)
@@ -251,8 +248,7 @@ def test_signals_for_other_notifications_are_ignored(private_bus, scripted, rece
 
 def test_no_bus_at_all_uses_the_fallback(tmp_path, receiver):
     gntp = receiver(f'unix:path={tmp_path}/no-such-bus')
-    publisher = Publisher('NoBus', ['ev'], port=gntp.port)
-    publisher.register()
+    publisher = gntp.publisher('NoBus')
     publisher.publish('ev', 'one')
     publisher.publish('ev', 'two')
     wait_until(lambda: len(gntp.fallback.shown) == 2, 5, 'the fallback')
@@ -262,8 +258,7 @@ def test_no_bus_at_all_uses_the_fallback(tmp_path, receiver):
 def test_events_are_counted(private_bus, scripted, receiver) -> None:
     server = scripted()
     gntp = receiver(private_bus.address)
-    publisher = Publisher('Counted', ['ev'], port=gntp.port)
-    publisher.register()
+    publisher = gntp.publisher('Counted')
     publisher.publish('ev', 'one')
     server.wait_for_notifications()
     wait_until(lambda: gntp.display.notified == 1, 5, 'the count')
