@@ -35,9 +35,15 @@ class ScriptedNotificationServer:
     """
 
     def __init__(self, address: str, capabilities: Sequence[str] = FULL_CAPABILITIES,
-                 first_id: int = 1) -> None:
+                 first_id: int = 1, answer_notify: bool = True,
+                 click_before_answer: bool = False) -> None:
+        """``answer_notify=False``: a hung server that never answers ``Notify``;
+        ``click_before_answer``: ``ActionInvoked`` for a new notification goes out in the
+        same write as, and before, the answer to its ``Notify``."""
         self.address = address
         self.capabilities = list(capabilities)
+        self.answer_notify = answer_notify
+        self.click_before_answer = click_before_answer
         self.next_id = first_id
         self.notifications: List[Dict[str, Any]] = []
         self.closed: List[int] = []
@@ -97,9 +103,18 @@ class ScriptedNotificationServer:
                 if future is not None:
                     future.set_result(tuple(message.body))
             elif header.message_type == MessageType.method_call:
-                await self._conn.send(self._answer(message))
+                answer = self._answer(message)
+                if answer is None:
+                    continue
+                data = answer.serialise(next(self._conn.outgoing_serial))
+                if self.click_before_answer and self.calls[-1] == 'Notify':
+                    data = new_signal(EMITTER, 'ActionInvoked', 'us', (
+                        self.notifications[-1]['id'], 'default')).serialise(
+                        next(self._conn.outgoing_serial)) + data
+                self._conn.writer.write(data)
+                await self._conn.writer.drain()
 
-    def _answer(self, message: Any) -> Any:
+    def _answer(self, message: Any) -> Optional[Any]:
         member = message.header.fields.get(3)
         self.calls.append(member)
         if member == 'GetCapabilities':
@@ -118,6 +133,8 @@ class ScriptedNotificationServer:
                 record['id'] = self.next_id
                 self.next_id += 1
             self.notifications.append(record)
+            if not self.answer_notify:
+                return None
             return new_method_return(message, 'u', (record['id'],))
         if member == 'CloseNotification':
             self.closed.append(message.body[0])

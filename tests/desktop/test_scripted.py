@@ -264,3 +264,40 @@ def test_events_are_counted(private_bus, scripted, receiver) -> None:
     wait_until(lambda: gntp.display.notified == 1, 5, 'the count')
     info: Dict[str, Any] = {'calls': server.calls}
     assert info['calls'][:2] == ['GetCapabilities', 'Notify'], info
+
+
+def test_a_click_read_before_the_answer_to_notify_is_not_lost(private_bus, scripted,
+                                                              receiver, sender):
+    server = scripted(click_before_answer=True)
+    gntp = receiver(private_bus.address)
+    waiting = sender(gntp.port).publish_waiting(context='early')
+    assert waiting.result(10) == ['click:early']
+    assert server.calls == ['GetCapabilities', 'Notify']
+
+
+def test_a_hung_notification_server_costs_call_timeout_then_the_fallback(
+        private_bus, scripted, receiver):
+    server = scripted(answer_notify=False)
+    gntp = receiver(private_bus.address, call_timeout=0.3)
+    publisher = gntp.publisher('Hung')
+    started = time.monotonic()
+    publisher.publish('ev', 'one')
+    publisher.publish('ev', 'two')
+    wait_until(lambda: len(gntp.fallback.shown) == 2, 5, 'the fallback')
+    assert 0.6 <= time.monotonic() - started < 5
+    assert [n['summary'] for n in server.notifications] == ['one', 'two']
+
+
+def test_shutdown_with_notifications_on_screen_and_queued(private_bus, scripted, receiver,
+                                                          sender):
+    server = scripted(answer_notify=False)
+    gntp = receiver(private_bus.address, call_timeout=5)
+    who = sender(gntp.port)
+    waiting = [who.publish_waiting(context=f'c{i}', sticky=True) for i in range(3)]
+    server.wait_for_notifications(1)
+    started = time.monotonic()
+    gntp.thread.stop()
+    assert time.monotonic() - started < 5
+    assert gntp.fallback.closed
+    for future in waiting:  # the server closed their connections: no handler ran
+        assert future.result(10) == []
