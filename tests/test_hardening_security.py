@@ -139,7 +139,7 @@ def test_no_password_or_derived_key_in_reprs_logs_or_errors(gntplib_logs, capsys
         objects += [hub, hub.server, subscriber_side.server, subscriber, *received,
                     *[r.received for r in received], *keys_seen,
                     *hub.subscribers.values(), hub.call(lambda: hub.server and
-                                                         hub.server._reader_for(('127.0.0.1', 1))),
+                                                         hub.server.reader_for(('127.0.0.1', 1))),
                     *[cipher.cipher(key) for key in keys_seen
                       for cipher in (ciphers.AES, ciphers.DES) if len(key.key) >= cipher.key_size]]
         texts += [e for exc in failures for e in _exception_texts(exc)]
