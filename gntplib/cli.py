@@ -200,6 +200,8 @@ def _cmd_serve(args: argparse.Namespace) -> int:
                           encrypt_responses=args.encrypt_responses,
                           callback_result=args.callback_result,
                           notification_timeout=args.notification_timeout or None,
+                          callback_delay=max(0.0, args.callback_delay),
+                          growl_mac_framing=args.mac_framing,
                           server_id=args.server_id, display=displays)
     thread.start()
     previous = {}
@@ -467,6 +469,12 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument('--notification-timeout', type=float, default=10.0, metavar='SECONDS',
                        help='answer socket callbacks of non-sticky notifications TIMEDOUT '
                        'after this long (default 10; 0 never)')
+    serve.add_argument('--callback-delay', type=float, default=0.05, metavar='SECONDS',
+                       help='send a -CALLBACK at least this long after its -OK (default '
+                       '0.05; clients such as node-notifier drop one arriving with the -OK)')
+    serve.add_argument('--mac-framing', action='store_true',
+                       help='end each message with three CR LFs, as Growl for Mac does '
+                       '(ruby-growl needs it for callbacks)')
     serve.add_argument('--server-id', metavar='ID',
                        help='this server\'s name in the Received headers it adds when '
                        'forwarding, and how it recognises a forwarding loop (default: the '

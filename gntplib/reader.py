@@ -362,6 +362,7 @@ class RequestReader:
                         buf.find(c.MESSAGE_DELIMITER, end + 1) >= 0:
                     search_from = end + 1
                     continue
+                self._check_encrypted_block_framing(end)
                 # GNTP has no MAC: bad padding, or a plaintext that is not header lines,
                 # means a wrong key or tampered ciphertext (400). The decrypted bytes are
                 # not quoted: the -ERROR travels in the clear.
@@ -383,6 +384,23 @@ class RequestReader:
                                         f'{len(sections) - 1} sections were sent')
         self._sections = sections
         return self._headers_complete()
+
+    def _check_encrypted_block_framing(self, end: int) -> None:
+        """Tell a framing fault from a wrong key: when the block decrypts up to a single
+        CR LF followed by ``Identifier:`` (ruby-growl's layout with an icon), the key was
+        right and only the blank line before the binary section is missing (300)."""
+        assert self._cipher is not None
+        block = bytes(self._buffer[self._pos:end])
+        cut = block.lower().find(b'\r\nidentifier:')
+        if cut <= 0:
+            return
+        try:
+            parse_sections(self._cipher.decrypt(block[:cut]) + c.LINE_DELIMITER)
+        except (GNTPEncryptionError, GNTPProtocolError):
+            return
+        raise GNTPProtocolError(
+            'the encrypted header block must end with a blank line (CR LF CR LF) before '
+            'the binary sections; it ends with a single CR LF before "Identifier:"')
 
     def _headers_complete(self) -> Union[bool, ReceivedMessage]:
         prefix = c.RESOURCE_URL_PREFIX
