@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import List
+from typing import Any, List
 
 import pytest
 
@@ -13,12 +13,17 @@ from gntplib.exceptions import (
 from gntplib.packers import MessagePackerFactory
 from gntplib.reader import parse_request
 from gntplib.receiver import (
-    Receiver, Rejection, error_response, for_forwarding, rejection_for,
+    Decision, Receiver, Rejection, error_response, for_forwarding, rejection_for,
 )
 from gntplib.requests import NotifyRequest, RegisterRequest, SubscribeRequest
 
 LOCAL = ('127.0.0.1', 5000)
 REMOTE = ('192.0.2.7', 5000)
+
+
+def refusal(decision: Decision) -> Rejection:
+    assert decision.rejection is not None, decision
+    return decision.rejection
 
 
 def register(receiver: Receiver, *events: Event) -> None:
@@ -28,7 +33,7 @@ def register(receiver: Receiver, *events: Event) -> None:
     receiver.commit(decision)
 
 
-def notify(name: str = 'update', callback: bool = False, **kwargs) -> NotifyRequest:
+def notify(name: str = 'update', callback: bool = False, **kwargs: Any) -> NotifyRequest:
     return NotifyRequest('App', Notification(
         name, 'Hi', id_='n-1', gntp_callback=SocketCallback('ctx') if callback else None,
         **kwargs))
@@ -48,9 +53,9 @@ def test_notify_codes_follow_the_registry():
     receiver = Receiver()
     assert receiver.handle(notify(), LOCAL).rejection == Rejection(401)
     register(receiver, Event('update'), Event('off', enabled=False))
-    assert receiver.handle(notify('nope'), LOCAL).rejection.code == 402
+    assert refusal(receiver.handle(notify('nope'), LOCAL)).code == 402
     refused = receiver.handle(notify('off'), LOCAL)
-    assert refused.rejection.code == 404 and not refused.accepted and refused.events == []
+    assert refusal(refused).code == 404 and not refused.accepted and refused.events == []
     assert refused.response.headers == {'Error-Code': '404',
                                         'Error-Description': 'Notification disabled'}
     ok = receiver.handle(notify(), LOCAL)
@@ -91,7 +96,8 @@ def test_callbacks_are_decided_once_and_forgotten():
 
     again = receiver.handle(notify(callback=True), LOCAL)
     receiver.abandon(again)  # e.g. a display failed: the callback goes with it
-    assert receiver.pending_callbacks == {} and not again.callback.decide('CLICK')
+    assert again.callback is not None and receiver.pending_callbacks == {}
+    assert not again.callback.decide('CLICK')
 
 
 def test_subscribers_get_forwards_and_loops_are_refused():
@@ -101,7 +107,7 @@ def test_subscribers_get_forwards_and_loops_are_refused():
     assert subscription.forward_password == 'hub' + 'sub-1'
     assert 'hub' not in repr(subscription).replace('hub-1', '')
     decision = receiver.handle(notify(callback=True), LOCAL)
-    assert decision.rejection.code == 401 and decision.forwards == []
+    assert refusal(decision).code == 401 and decision.forwards == []
     register_decision = receiver.handle(RegisterRequest('App', None, [Event('update')]), LOCAL)
     [(target, forwarded)] = register_decision.forwards
     assert target is subscription
@@ -111,7 +117,7 @@ def test_subscribers_get_forwards_and_loops_are_refused():
     looped = RegisterRequest('App', None, [Event('update')])
     looped.received_headers = ['From x by y with gntplib id HUB-1; 2024-01-01 00:00:00Z']
     refused = receiver.handle(looped, LOCAL)
-    assert refused.rejection.code == 403 and 'forwarding loop' in refused.rejection.description
+    assert refusal(refused).code == 403 and 'forwarding loop' in refusal(refused).description
 
     subscription.expires = 0  # its TTL ran out: it is dropped at the next forwarding
     assert receiver.handle(looped.__class__('App', None, [Event('x')]), LOCAL).forwards == []
@@ -121,6 +127,7 @@ def test_subscribers_get_forwards_and_loops_are_refused():
 def test_forwarded_notifications_lose_their_socket_callback():
     request = notify(callback=True)
     forwarded = for_forwarding(request, ['From a by b with gntplib id c; d'])
+    assert isinstance(forwarded, NotifyRequest)
     assert forwarded.notification.socket_callback is None
     assert request.notification.socket_callback is not None
 

@@ -14,11 +14,11 @@ from typing import List
 
 import pytest
 
-from gntplib import Publisher, Resource, SocketCallback, ciphers
+from gntplib import Publisher, Resource, SocketCallback, URLCallback, ciphers
 from gntplib.keys import Key
 from gntplib.models import Notification
 from gntplib.packers import MessagePackerFactory
-from gntplib.requests import NotifyRequest, parse_response
+from gntplib.requests import BaseRequest, NotifyRequest, RegisterRequest, parse_response
 from gntplib.server import ServerThread
 from tests.support.hardening_support import NOTIFY_CALLBACK, REGISTER, exchange
 
@@ -66,6 +66,16 @@ GNTP_SEND_NOTIFY_URL = (
     b'Identifier: ' + ICON_ID + b'\r\nLength: 1\r\n\r\nx\r\n\r\n')
 
 
+def icon_bytes(icon: object) -> bytes:
+    assert isinstance(icon, Resource) and icon.data is not None, icon
+    return icon.data
+
+
+def notification(request: BaseRequest) -> Notification:
+    assert isinstance(request, NotifyRequest), request
+    return request.notification
+
+
 def ok(answer: bytes) -> bool:
     return answer.startswith(b'GNTP/1.0 -OK NONE\r\n')
 
@@ -82,8 +92,9 @@ def test_gntp_send_without_a_password():
         assert ok(exchange(server.port, GNTP_SEND_REGISTER))
         assert ok(exchange(server.port, GNTP_SEND_NOTIFY))
         register, notify = server.received
+        assert isinstance(register, RegisterRequest)
         assert [e.name for e in register.events] == ['gntp-send notify']
-        assert (notify.notification.title, notify.notification.text) == ('title', 'text')
+        assert (notification(notify).title, notification(notify).text) == ('title', 'text')
         assert server.errors == []
 
 
@@ -93,11 +104,13 @@ def test_gntp_send_with_a_password_one_shared_icon_and_a_reused_salt():
             assert ok(exchange(server.port, GNTP_SEND_REGISTER_MD5))
         assert ok(exchange(server.port, GNTP_SEND_NOTIFY_MD5))
         app = server.applications['gntp-send']
-        assert app.icon.data == b'x'
-        assert app.events['gntp-send notify'].icon.data == b'x'
-        notify = server.received[-1].notification
-        assert notify.text == 'line1\nline2\x00' and notify.icon.data == b'x'
-        assert server.received[-1].received.key.algorithm_id == 'MD5'
+        assert icon_bytes(app.icon) == b'x'
+        assert icon_bytes(app.events['gntp-send notify'].icon) == b'x'
+        notify = notification(server.received[-1])
+        assert notify.text == 'line1\nline2\x00' and icon_bytes(notify.icon) == b'x'
+        received = server.received[-1].received
+        assert received is not None and received.key is not None
+        assert received.key.algorithm_id == 'MD5'
 
 
 def test_gntp_send_drip_of_tiny_writes_and_a_url_callback():
@@ -114,9 +127,10 @@ def test_gntp_send_drip_of_tiny_writes_and_a_url_callback():
                 answer += chunk
         assert ok(answer)
         assert ok(exchange(server.port, GNTP_SEND_NOTIFY_URL))
-        n = server.received[-1].notification
+        n = notification(server.received[-1])
+        assert isinstance(n.gntp_callback, URLCallback)
         assert (n.text, n.gntp_callback.url) == ('a\nb', 'http://example.com/')
-        assert server.applications['gntp-send'].icon.data == b'x'
+        assert icon_bytes(server.applications['gntp-send'].icon) == b'x'
 
 
 # -- growly / node-notifier ------------------------------------------------------------------
@@ -221,7 +235,7 @@ def test_ruby_growl_with_growl_for_mac_framing():
         assert exchange(server.port, ruby_growl_register(Key('pw', 'SHA512'))).endswith(
             b'\r\n\r\n\r\n')
         app = server.applications['ruby-growl']
-        assert app.icon.data == RUBY_ICON
+        assert icon_bytes(app.icon) == RUBY_ICON
         assert (app.events['on'].enabled, app.events['off'].enabled) == (True, False)
         refused = exchange(server.port, ruby_growl_notify(Key('pw', 'SHA512'), b'off'))
         assert refused.endswith(b'\r\n\r\n\r\n') and error_code(refused) == 404
@@ -235,7 +249,7 @@ def test_ruby_growl_with_growl_for_mac_framing():
         pub = Publisher('Mac', ['e'], port=server.port, password='pw', timeout=5)
         assert pub.register().ok
         pub.publish('e', 'x', gntp_callback=SocketCallback(
-            on_click=lambda r: clicks.append(r.callback_result)))
+            on_click=lambda r: clicks.append(str(r.callback_result))))
         assert clicks == ['CLICK']
 
 
@@ -268,7 +282,9 @@ def test_kfdm_origin_headers_and_salts_reused_within_a_second():
                 b'Notification-Name: n\r\nNotification-Enabled: True\r\n\r\n')
     with ServerThread(password='pw') as server:
         assert ok(exchange(server.port, register)) and ok(exchange(server.port, register))
-        headers = server.received[-1].received.headers()
+        received = server.received[-1].received
+        assert received is not None
+        headers = received.headers()
         assert headers['Origin-Software-Name'] == 'gntp.py'
         assert headers['Origin-Machine-Name'] == 'box'
 
