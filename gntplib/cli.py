@@ -219,6 +219,10 @@ def _cmd_serve(args: argparse.Namespace) -> int:
             print('gntplib: other machines must send a password, and none is set: they '
                   'will get -ERROR 400 (see --password, --no-require-password)',
                   file=sys.stderr, flush=True)
+        if web is not None:
+            from .web.command import announcement
+            for line in announcement(web):
+                print(line, file=sys.stderr, flush=True)
         stop.wait()
     finally:
         for signum, handler in previous.items():
@@ -481,6 +485,8 @@ def build_parser() -> argparse.ArgumentParser:
                        'host name and a random suffix)')
     serve.add_argument('--count', type=int, default=0,
                        help='exit after accepting this many requests')
+    from .web.command import add_options as add_web_options  # no Tornado imported
+    add_web_options(serve)
     serve.set_defaults(func=_cmd_serve)
 
     demo = commands.add_parser('demo', help='walk through gntplib against the embedded server',
