@@ -189,6 +189,10 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         displays.append(_desktop_display(args))
     if args.count:
         displays.append(_Counter(args.count, stop.set))
+    from .web.command import receiver_from_args
+    web = receiver_from_args(args)  # the page is served from the GNTP server's loop
+    if web is not None:
+        displays.append(web.display)
     passwords = args.password or ([os.environ['GNTP_PASSWORD']]
                                   if os.environ.get('GNTP_PASSWORD') else None)
     try:

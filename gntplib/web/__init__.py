@@ -1,13 +1,13 @@
 """The browser receiver: see, click and manage a GNTP server's notifications in a page.
 
-``gntplib serve --web [HOST:]PORT`` runs it; in Python, make a :class:`WebReceiver`, put its
-:attr:`~WebReceiver.display` on a :class:`~gntplib.server.GNTPServer` and :meth:`start
-<WebReceiver.start>` it on the server's IOLoop (or let :meth:`WebReceiver.server_factory`
-do both for a :class:`~gntplib.server.ServerThread`). Needs Tornado (``gntplib[async]``).
+``gntplib serve --web [HOST:]PORT`` runs it. In Python, make a :class:`WebReceiver` and put
+its ``display`` on a :class:`~gntplib.server.GNTPServer` or
+:class:`~gntplib.server.ServerThread`: the page is served on the server's IOLoop while the
+server serves. Needs Tornado (``gntplib[async]``).
 
 Modules: :mod:`~gntplib.web.receiver` (the web server), :mod:`~gntplib.web.display` (the
-display backend), :mod:`~gntplib.web.history` (cards and icons), :mod:`~gntplib.web.registry`
-(the applications panel), :mod:`~gntplib.web.security` (token, origin, headers),
+display backend and applications panel), :mod:`~gntplib.web.history` (cards and icons),
+:mod:`~gntplib.web.security` (token, origin, headers),
 :mod:`~gntplib.web.handlers` (the HTTP and WebSocket handlers). The page itself is plain
 HTML, CSS and JavaScript in ``gntplib/web/static``, shipped in the package.
 """

@@ -28,19 +28,23 @@ def add_options(parser: argparse.ArgumentParser) -> None:
                        'where anyone on the network path can read the access token')
 
 
-def receiver_from_args(args: argparse.Namespace) -> Optional['WebReceiver']:
-    """The receiver the options ask for, or ``None`` without ``--web``.
+def receiver_from_args(args: argparse.Namespace, bind: bool = True
+                       ) -> Optional['WebReceiver']:
+    """The receiver the options ask for, or ``None`` without ``--web``; bound (see
+    :meth:`~gntplib.web.WebReceiver.bind`) unless ``bind`` is false.
 
     Raises:
         GNTPValidationError: For a bad ``--web`` value, plain HTTP beyond loopback without
             ``--web-insecure``, or a certificate that cannot be loaded.
+        GNTPConnectionError: If the address cannot be bound.
     """
     if not args.web:
         return None
     from .receiver import WebReceiver
     host, port = split_host_port(args.web)
-    return WebReceiver(host, port, certfile=args.web_cert, keyfile=args.web_key,
-                       allow_plain_http=args.web_insecure)
+    receiver = WebReceiver(host, port, certfile=args.web_cert, keyfile=args.web_key,
+                           allow_plain_http=args.web_insecure)
+    return receiver.bind() if bind else receiver
 
 
 def announcement(receiver: 'WebReceiver') -> List[str]:

@@ -15,10 +15,9 @@ from typing import Any, Callable, Dict, List, Optional, Set
 from tornado.ioloop import IOLoop
 
 from ..display import Display, DisplayEvent
-from ..exceptions import GNTPError, GNTPValidationError
+from ..exceptions import GNTPValidationError
 from ..requests import NotifyRequest
-from . import registry
-from .history import History, IconStore
+from .history import History, IconStore, icon_url
 
 __all__ = ['WebDisplay', 'Listener']
 
@@ -38,7 +37,7 @@ class WebDisplay(Display):
     Attributes:
         history: The :class:`~gntplib.web.history.History`.
         server: The :class:`~gntplib.server.GNTPServer` whose registry the applications
-            panel shows (set by :meth:`bind`).
+            panel shows (set by :meth:`start`).
     """
 
     def __init__(self, history_size: int = 10000, icon_bytes: int = 64 * 1024 * 1024) -> None:
@@ -47,15 +46,14 @@ class WebDisplay(Display):
         self._listeners: Set[Listener] = set()
         self._pending: Dict[int, DisplayEvent] = {}   # card id -> event awaiting -CALLBACK
         self._cards_by_handle: Dict[int, int] = {}
+        self._on_start: List[Callable[[Any], None]] = []
         self._on_close: List[Callable[[], None]] = []
 
-    def bind(self, server: Any) -> None:
-        """Use ``server``'s registry for the applications panel."""
-        self.server = server
-
-    def add_close_hook(self, hook: Callable[[], None]) -> None:
-        """Call ``hook`` when the server closes its displays (it shuts down)."""
-        self._on_close.append(hook)
+    def add_hooks(self, on_start: Callable[[Any], None], on_close: Callable[[], None]) -> None:
+        """Call ``on_start(server)`` when the server starts serving, ``on_close()`` when it
+        shuts down (how :class:`~gntplib.web.WebReceiver` serves the page with it)."""
+        self._on_start.append(on_start)
+        self._on_close.append(on_close)
 
     # -- pages ---------------------------------------------------------------------------------
 
@@ -79,15 +77,28 @@ class WebDisplay(Display):
                 self._listeners.discard(listener)
 
     def applications(self) -> List[Dict[str, Any]]:
-        """The applications panel: see :func:`gntplib.web.registry.list_applications`."""
+        """The applications panel: the server's registered applications, sorted by name,
+        each with ``name``, ``icon`` and ``notifications`` (``name``, ``display_name``,
+        ``enabled``, ``icon``)."""
         if self.server is None:
             return []
-        return registry.list_applications(self.server, self.history.icons)
+        icons = self.history.icons
+        return [{'name': app.name, 'icon': icon_url(app.icon, icons), 'notifications': [
+            {'name': n.name, 'display_name': n.display_name or n.name, 'enabled': n.enabled,
+             'icon': icon_url(n.icon, icons)} for n in app.notifications]}
+            for app in self.server.list_applications()]
 
     def _broadcast_apps(self) -> None:
         self._broadcast({'type': 'apps', 'apps': self.applications()})
 
     # -- the Display interface -------------------------------------------------------------
+
+    def start(self, server: Any) -> None:
+        """Show ``server``'s registry in the panel, and run the start hooks (the receiver
+        starts serving the page, on the server's loop)."""
+        self.server = server
+        for hook in self._on_start:
+            hook(server)
 
     def show(self, event: DisplayEvent) -> None:
         """Add a NOTIFY to the history and send it to the pages; after a REGISTER, send the
@@ -98,13 +109,22 @@ class WebDisplay(Display):
                 # The server updates its registry after showing the REGISTER.
                 IOLoop.current().add_callback(self._broadcast_apps)
             return
-        app_icon = None if self.server is None \
-            else registry.application_icon(self.server, request.app_name)
-        card = self.history.add(request, event.time, app_icon)
+        card = self.history.add(request, event.time, self._application_icon(request.app_name))
         if event.handle is not None:
             self._pending[card['id']] = event
             self._cards_by_handle[event.handle] = card['id']
+        self._forget_dropped()
         self._broadcast({'type': 'card', 'card': card})
+
+    def _forget_dropped(self) -> None:
+        # Callbacks whose sender left undecided are never reported: forget them with their
+        # cards. Card ids grow, so the oldest pending ones come first.
+        while self._pending:
+            card_id, event = next(iter(self._pending.items()))
+            if self.history.get(card_id) is not None:
+                return
+            del self._pending[card_id]
+            self._cards_by_handle.pop(event.handle or 0, None)
 
     def show_callback(self, event: DisplayEvent, result: str) -> None:
         """Record which ``-CALLBACK`` the sender got and update the pages."""
@@ -117,6 +137,14 @@ class WebDisplay(Display):
         if card is not None:
             card['result'] = result
             self._broadcast({'type': 'update', 'card': card})
+
+    def _application_icon(self, app_name: str) -> Any:
+        if self.server is None:
+            return None
+        try:
+            return self.server.application_icon(app_name)
+        except GNTPValidationError:  # not registered (any more)
+            return None
 
     def close(self) -> None:
         """Forget the page connections and run the close hooks."""
@@ -133,17 +161,12 @@ class WebDisplay(Display):
             raise GNTPValidationError(f'no notification {card_id!r} in the history')
         return card
 
-    def _answer(self, card_id: int, result: str) -> bool:
-        event = self._pending.pop(card_id, None)
-        if event is None:
-            return False
-        if event.handle is not None:
-            self._cards_by_handle.pop(event.handle, None)
-        try:
+    def _answer(self, card_id: int, result: str) -> None:
+        # The server tells every display (show_callback) once a callback is decided; a
+        # report on one decided already (timed out, sender gone) is a no-op there.
+        event = self._pending.get(card_id)
+        if event is not None:
             event.send_callback(result)
-        except GNTPError:  # answered meanwhile (timed out, or the sender left)
-            return False
-        return True
 
     def click(self, card_id: Any) -> None:
         """The user clicked a card: send ``CLICK`` to a waiting sender (a URL callback is
@@ -153,8 +176,8 @@ class WebDisplay(Display):
             GNTPValidationError: If the card is not in the history.
         """
         card = self._card(card_id)
-        sent = self._answer(card['id'], 'CLICK')
-        if card['result'] is None and (sent or card['callback'] is None
+        self._answer(card['id'], 'CLICK')
+        if card['result'] is None and (card['callback'] is None
                                        or card['callback']['kind'] == 'url'):
             card['result'] = 'CLICK'
         self._broadcast({'type': 'update', 'card': card})
@@ -166,9 +189,8 @@ class WebDisplay(Display):
             GNTPValidationError: If the card is not in the history.
         """
         card = self._card(card_id)
-        if self._answer(card['id'], 'CLOSE') and card['result'] is None:
-            card['result'] = 'CLOSE'
         card['dismissed'] = True
+        self._answer(card['id'], 'CLOSE')
         self._broadcast({'type': 'update', 'card': card})
 
     def set_enabled(self, app_name: str, notification_name: str, enabled: bool) -> None:
@@ -178,8 +200,8 @@ class WebDisplay(Display):
             GNTPValidationError: If there is no server or no such registered type.
         """
         if self.server is None:
-            raise GNTPValidationError('this display is not bound to a server')
-        registry.set_enabled(self.server, app_name, notification_name, enabled)
+            raise GNTPValidationError('this display is not started on a server')
+        self.server.set_notification_enabled(app_name, notification_name, enabled)
         self._broadcast_apps()
 
     def handle_message(self, text: str) -> Optional[str]:

@@ -150,7 +150,7 @@ class SocketHandler(_Guarded, WebSocketHandler):
         # Small messages, each wanted at once: Nagle's algorithm would hold one back until
         # the page acknowledges the previous (tens of milliseconds with delayed ACKs).
         self.set_nodelay(True)
-        self.receiver.sockets.add(self)
+        self.receiver.connections.add(self)
         self.receiver.display.add_listener(self.send)
 
     def send(self, text: str) -> None:
@@ -169,7 +169,7 @@ class SocketHandler(_Guarded, WebSocketHandler):
 
     def on_close(self) -> None:
         self.receiver.display.remove_listener(self.send)
-        self.receiver.sockets.discard(self)
+        self.receiver.connections.discard(self)
 
 
 def routes(receiver: 'WebReceiver') -> Tuple[Tuple[str, Any, Dict[str, Any]], ...]:

@@ -1,8 +1,9 @@
 """The browser receiver: a web server on the GNTP server's own IOLoop.
 
-:class:`WebReceiver` checks its security settings when it is made, then :meth:`start`
-listens on the loop the GNTP server runs on; its :attr:`WebReceiver.display` must be one of
-that server's displays.
+:class:`WebReceiver` checks its security settings when it is made. Its
+:attr:`WebReceiver.display` goes on a :class:`~gntplib.server.GNTPServer`; when the server
+starts serving, the display starts the page on the server's loop, and when the server
+shuts down, it stops it.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 import socket
 import ssl
 from importlib import resources
-from typing import Any, Callable, Dict, Optional, Set, Tuple
+from typing import Any, Dict, List, Optional, Set, Tuple
 
 from tornado.httpserver import HTTPServer
 from tornado.netutil import bind_sockets
@@ -56,7 +57,7 @@ class WebReceiver:
 
     Args:
         host: Address the page is served on (loopback by default).
-        port: Port (0: any free port; :attr:`port` holds it after :meth:`start`).
+        port: Port (0: any free port).
         certfile: PEM certificate for HTTPS (with ``keyfile``).
         keyfile: PEM private key for HTTPS.
         allow_plain_http: Serve plain HTTP beyond loopback, where anyone on the path can
@@ -68,10 +69,15 @@ class WebReceiver:
         GNTPValidationError: Plain HTTP beyond loopback without ``allow_plain_http``, or a
             certificate or key that cannot be loaded.
 
+    Attributes:
+        display: The :class:`~gntplib.web.display.WebDisplay` to put on the server.
+        token: The access token.
+        port: The page's port (known after :meth:`bind`, or once the server serves).
+
     Example:
         >>> from gntplib.server import ServerThread
         >>> receiver = WebReceiver()
-        >>> with ServerThread(receiver.server_factory()) as thread:
+        >>> with ServerThread(display=receiver.display) as thread:
         ...     receiver.url.startswith('http://127.0.0.1:')
         True
     """
@@ -87,8 +93,10 @@ class WebReceiver:
         self.token = token or new_token()
         self.display = display if display is not None else WebDisplay()
         self.static = load_static()
-        self.sockets: Set[Any] = set()
+        self.connections: Set[Any] = set()
+        self._sockets: Optional[List[socket.socket]] = None
         self._http: Optional[HTTPServer] = None
+        self.display.add_hooks(self._start, self.stop)
 
     def __repr__(self) -> str:  # never shows the token
         return f'<WebReceiver {self.scheme}://{self._netloc} running={self._http is not None}>'
@@ -125,45 +133,42 @@ class WebReceiver:
         """The cookie the page keeps the token in (one per port: cookies ignore ports)."""
         return f'gntplib-token-{self.port}'
 
-    def start(self, server: Any) -> None:
-        """Listen, on the current IOLoop (the one ``server`` runs on), and show ``server``'s
-        registry in the applications panel.
+    def bind(self) -> 'WebReceiver':
+        """Bind the page's address now (from any thread), so that a port in use is an error
+        before the server starts, and :attr:`port` and :attr:`url` are known. Otherwise
+        the server binds it when it starts serving. Returns the receiver.
 
         Raises:
             GNTPConnectionError: If the address cannot be bound.
         """
-        try:
-            sockets = bind_sockets(self.port, self.host)
-        except OSError as exc:
-            raise GNTPConnectionError(f'cannot serve the web page on {self._netloc}: '
-                                      f'{exc.strerror or exc}') from exc
-        self.port = sockets[0].getsockname()[1]
+        if self._sockets is None:
+            try:
+                self._sockets = bind_sockets(self.port, self.host)
+            except OSError as exc:
+                raise GNTPConnectionError(f'cannot serve the web page on {self._netloc}: '
+                                          f'{exc.strerror or exc}') from exc
+            self.port = self._sockets[0].getsockname()[1]
+        return self
+
+    def _start(self, server: Any) -> None:
+        # The display's start hook: on the GNTP server's loop, as it starts serving.
+        self.bind()
+        assert self._sockets is not None
         app = Application(routes(self), log_function=log_request,
                           websocket_max_message_size=64 * 1024)
         self._http = HTTPServer(app, ssl_options=self._ssl, xheaders=False)
-        self._http.add_sockets(sockets)
-        self.display.bind(server)
-        self.display.add_close_hook(self.stop)
+        self._http.add_sockets(self._sockets)
 
     def stop(self) -> None:
-        """Stop listening and close the pages' connections (idempotent)."""
+        """Stop serving the page and close its connections (the server does it when it
+        shuts down; idempotent)."""
         if self._http is not None:
-            self._http.stop()
+            self._http.stop()  # closes the listening sockets too
             self._http = None
-        for connection in list(self.sockets):
+        elif self._sockets is not None:
+            for sock in self._sockets:
+                sock.close()
+        self._sockets = None
+        for connection in list(self.connections):
             connection.close()
-        self.sockets.clear()
-
-    def server_factory(self, **server_kwargs: Any) -> Callable[[], Any]:
-        """A :class:`~gntplib.server.ServerThread` factory: it makes a
-        :class:`~gntplib.server.GNTPServer` from ``server_kwargs`` with this receiver's
-        display added to its ``display`` ones, and starts the page on its loop."""
-        def make() -> Any:
-            from ..server import GNTPServer
-            given = server_kwargs.get('display')
-            displays = [] if given is None else list(given) if isinstance(given, (list, tuple)) \
-                else [given]
-            server = GNTPServer(**dict(server_kwargs, display=displays + [self.display]))
-            self.start(server)
-            return server
-        return make
+        self.connections.clear()

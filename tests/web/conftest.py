@@ -58,7 +58,7 @@ def web(request: pytest.FixtureRequest) -> Iterator[Web]:
     server_kwargs = kwargs.pop('server', {})
     server_kwargs.setdefault('notification_timeout', 10.0)
     receiver = WebReceiver(**kwargs)
-    thread = ServerThread(receiver.server_factory(**server_kwargs))
+    thread = ServerThread(display=receiver.display, **server_kwargs)
     thread.start()
     yield Web(receiver, thread)
     thread.stop()

@@ -14,7 +14,7 @@ from gntplib.cli import build_parser
 from gntplib.web import WebReceiver
 from gntplib.web.command import announcement, receiver_from_args
 
-from conftest import run_cli  # tests/conftest.py
+from tests.conftest import run_cli
 
 pytest.importorskip('tornado')
 
@@ -52,7 +52,7 @@ def test_serve_web_beyond_loopback_needs_https_or_the_loud_opt_out():
     assert bad.returncode == 1 and '[HOST:]PORT' in bad.stderr
     # What --web-insecure prints (not started: the tests bind loopback only).
     args = build_parser().parse_args(['serve', '--web', '0.0.0.0:8080', '--web-insecure'])
-    receiver = receiver_from_args(args)
+    receiver = receiver_from_args(args, bind=False)
     assert receiver is not None
     url, warning = announcement(receiver)
     assert url.startswith('gntplib: web page at http://') and ':8080/?token=' in url
