@@ -65,7 +65,7 @@ class IconStore:
     def add(self, resource: Resource) -> Optional[str]:
         """Keep an inline resource's bytes; return its MD5 if it is an image."""
         data = resource.data
-        key = resource.unique_value()
+        key = resource.identifier()
         if data is None or key is None or len(data) > self.max_bytes:
             return None
         if key in self._icons:

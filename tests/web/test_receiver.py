@@ -224,7 +224,7 @@ async def test_cards_arrive_live_with_icons_served_only_as_images(receiver):
     publisher = receiver.publisher(icon=app_icon)
     await publisher.register()
     apps = await next_message(ws, 'apps')
-    assert apps['apps'][0]['icon'] == f'icons/{app_icon.unique_value()}'
+    assert apps['apps'][0]['icon'] == f'icons/{app_icon.identifier()}'
     svg = Resource(data=b'<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"/>')
     await publisher.publish('update', 'First', 'line 1\nline 2', priority=2, sticky=True,
                             id_='n-1', icon=svg)
@@ -232,7 +232,7 @@ async def test_cards_arrive_live_with_icons_served_only_as_images(receiver):
     assert first['title'] == 'First' and first['text'] == 'line 1\nline 2'
     assert (first['priority'], first['sticky'], first['notification_id']) == (2, True, 'n-1')
     assert first['icon'] is None  # not an image: not served at all
-    assert first['app_icon'] == f'icons/{app_icon.unique_value()}'
+    assert first['app_icon'] == f'icons/{app_icon.identifier()}'
     await publisher.publish('update', 'URL icon', icon='https://example.org/i.png')
     assert (await next_message(ws, 'card'))['card']['icon'] == 'https://example.org/i.png'
     await publisher.publish('update', 'Bad URL icon', icon='javascript:alert(1)')
@@ -244,7 +244,7 @@ async def test_cards_arrive_live_with_icons_served_only_as_images(receiver):
     assert icon.headers['Content-Type'] == 'image/png'
     assert icon.headers['X-Content-Type-Options'] == 'nosniff'
     assert 'sandbox' in icon.headers['Content-Security-Policy']
-    missing = await receiver.fetch(f'/icons/{svg.unique_value()}', TOKEN)
+    missing = await receiver.fetch(f'/icons/{svg.identifier()}', TOKEN)
     assert missing.code == 404
     history = json.loads((await receiver.fetch('/api/notifications', TOKEN)).body)
     assert [card['title'] for card in history['notifications']] == [
