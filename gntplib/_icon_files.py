@@ -1,11 +1,11 @@
 """Icons of received notifications as files a desktop notification server can read.
 
 Binary resources and ``data:`` URLs are written to a private temporary directory (one
-file per content, named by its MD5); ``http``/``https`` icons are fetched with Tornado's
-``AsyncHTTPClient``, bounded in size and time, and cached (failures too, so a dead URL is
-not fetched for every notification). Anything else a sender puts in an icon header (file
-paths, ``file:`` URLs, theme names) is ignored: a remote sender does not choose local
-files.
+file per content, named by its MD5; the newest ``max_files`` are kept); ``http``/``https``
+icons are fetched with Tornado's ``AsyncHTTPClient``, bounded in size and time, and cached
+(failures too, so a dead URL is not fetched for every notification). Anything else a
+sender puts in an icon header (file paths, ``file:`` URLs, theme names) is ignored: a
+remote sender does not choose local files.
 """
 
 from __future__ import annotations
@@ -35,14 +35,18 @@ class IconFiles:
         max_bytes: The largest icon accepted (inline, ``data:`` or fetched).
         timeout: Seconds a URL fetch may take in all.
         cache_size: How many URLs are remembered.
+        max_files: How many icon files are kept (the oldest are removed; notification
+            servers read an icon when they show the notification).
     """
 
     def __init__(self, max_bytes: int = 1 << 20, timeout: float = 5.0,
-                 cache_size: int = 128) -> None:
+                 cache_size: int = 128, max_files: int = 256) -> None:
         self.max_bytes = max_bytes
         self.timeout = timeout
         self.cache_size = cache_size
+        self.max_files = max_files
         self._dir: Optional[str] = None
+        self._files: 'collections.OrderedDict[str, None]' = collections.OrderedDict()
         self._urls: 'collections.OrderedDict[str, asyncio.Future[Optional[str]]]' = \
             collections.OrderedDict()
 
@@ -53,10 +57,16 @@ class IconFiles:
         if self._dir is None:
             self._dir = tempfile.mkdtemp(prefix='gntplib-desktop-')
         path = os.path.join(self._dir, hashlib.md5(data).hexdigest())
-        if not os.path.exists(path):
-            with open(path + '.part', 'wb') as f:
-                f.write(data)
-            os.replace(path + '.part', path)
+        if path in self._files:
+            self._files.move_to_end(path)
+            return path
+        with open(path + '.part', 'wb') as f:
+            f.write(data)
+        os.replace(path + '.part', path)
+        self._files[path] = None
+        while len(self._files) > self.max_files:
+            old, _ = self._files.popitem(last=False)
+            os.unlink(old)
         return path
 
     async def path(self, icon: Any) -> Optional[str]:
@@ -81,6 +91,12 @@ class IconFiles:
 
     def _fetched(self, url: str) -> 'asyncio.Future[Optional[str]]':
         cached = self._urls.get(url)
+        fetched = cached.result() if cached is not None and cached.done() else None
+        if fetched is not None:
+            if fetched in self._files:
+                self._files.move_to_end(fetched)
+            else:  # its file was removed (max_files): fetch it again
+                cached = None
         if cached is not None:
             self._urls.move_to_end(url)
             return cached
@@ -110,6 +126,7 @@ class IconFiles:
         for future in self._urls.values():
             future.cancel()
         self._urls.clear()
+        self._files.clear()
         if self._dir is not None:
             shutil.rmtree(self._dir, ignore_errors=True)
             self._dir = None

@@ -55,8 +55,10 @@ class NotificationsBus:
         from jeepney.io.asyncio import open_dbus_connection
         try:
             self._conn = await asyncio.wait_for(open_dbus_connection(bus), timeout)
-        except (OSError, EOFError, KeyError, RuntimeError, ValueError,
-                asyncio.TimeoutError) as exc:
+        except KeyError:
+            raise GNTPConnectionError('cannot connect to the D-Bus session bus: '
+                                      'DBUS_SESSION_BUS_ADDRESS is not set') from None
+        except (OSError, EOFError, RuntimeError, ValueError, asyncio.TimeoutError) as exc:
             raise GNTPConnectionError(f'cannot connect to the D-Bus {bus.lower()} bus: '
                                       f'{exc or type(exc).__name__}') from exc
         self._reader = asyncio.ensure_future(self._read())

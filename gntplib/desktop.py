@@ -129,6 +129,7 @@ class DesktopDisplay(Display):
         self._bus: Optional[NotificationsBus] = None
         self._capabilities: Optional[List[str]] = None
         self._retry_at = 0.0
+        self._bus_down_logged = False
         self._connecting: 'Optional[asyncio.Future[Optional[NotificationsBus]]]' = None
         self._queue: 'Optional[asyncio.Queue[Tuple[DisplayEvent, asyncio.Future[Any]]]]' = None
         self._worker: 'Optional[asyncio.Future[None]]' = None
@@ -256,10 +257,17 @@ class DesktopDisplay(Display):
         try:
             await bus.connect(self.bus, self.call_timeout)
         except GNTPConnectionError as exc:
-            logger.warning('%s; trying again in %s s', exc, self.retry_interval)
+            # Said once per outage: without a desktop session every attempt fails.
+            logger.log(logging.DEBUG if self._bus_down_logged else logging.WARNING,
+                       '%s; notifications go to the fallback, the bus is tried again '
+                       'every %s s', exc, self.retry_interval)
+            self._bus_down_logged = True
             bus.close()
             self._retry_at = loop.time() + self.retry_interval
             return None
+        if self._bus_down_logged:
+            logger.warning('connected to the D-Bus session bus again')
+            self._bus_down_logged = False
         self._bus, self._capabilities = bus, None
         return bus
 

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import http.server
 import socket
@@ -144,3 +145,29 @@ def test_order_is_kept_while_an_icon_is_fetched(private_bus, scripted, receiver,
     publisher.publish('ev', 'no icon')
     titles: List[str] = [n['summary'] for n in server.wait_for_notifications(2)]
     assert titles == ['slow icon', 'no icon']
+
+
+def test_only_the_newest_icon_files_are_kept(site):
+    from gntplib._icon_files import IconFiles
+
+    async def main() -> None:
+        icons = IconFiles(max_files=2)
+        try:
+            url = site.url + '/icon.png'
+            fetched = await icons.path(url)
+            first = await icons.path(Resource(PNG + b'1'))
+            assert fetched is not None and first is not None
+            assert await icons.path(url) == fetched  # cached, and now the newest
+            second = await icons.path(Resource(PNG + b'2'))
+            assert second is not None and read(fetched) == PNG and read(second) == PNG + b'2'
+            with pytest.raises(FileNotFoundError):
+                read(first)
+            assert site.hits == {'/icon.png': 1}
+            await icons.path(Resource(PNG + b'3'))  # pushes the fetched file out
+            with pytest.raises(FileNotFoundError):
+                read(fetched)
+            assert read(await icons.path(url) or '') == PNG
+            assert site.hits == {'/icon.png': 2}
+        finally:
+            icons.close()
+    asyncio.run(main())

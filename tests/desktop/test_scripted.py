@@ -10,6 +10,7 @@ leaving the bus and coming back.
 from __future__ import annotations
 
 import concurrent.futures
+import logging
 import time
 from typing import Any, Callable, Dict, List
 
@@ -301,3 +302,30 @@ def test_shutdown_with_notifications_on_screen_and_queued(private_bus, scripted,
     assert gntp.fallback.closed
     for future in waiting:  # the server closed their connections: no handler ran
         assert future.result(10) == []
+
+
+def test_an_outage_is_logged_once_and_the_recovery_too(private_bus, scripted, receiver,
+                                                       caplog):
+    caplog.set_level(logging.DEBUG, logger='gntplib.desktop')
+    private_bus.stop()
+    gntp = receiver(private_bus.address, retry_interval=0.0)
+    publisher = gntp.publisher('Outage')
+    publisher.publish('ev', 'one')
+    publisher.publish('ev', 'two')
+    wait_until(lambda: len(gntp.fallback.shown) == 2, 5, 'the fallback')
+    private_bus.start()
+    server = scripted()
+    publisher.publish('ev', 'three')
+    server.wait_for_notifications()
+    warnings = [r.getMessage() for r in caplog.records
+                if r.name == 'gntplib.desktop' and r.levelno == logging.WARNING]
+    assert len([w for w in warnings if 'tried again' in w]) == 1, warnings
+    assert warnings[-1] == 'connected to the D-Bus session bus again'
+
+
+def test_no_session_bus_address_uses_the_fallback(monkeypatch, receiver, caplog):
+    monkeypatch.delenv('DBUS_SESSION_BUS_ADDRESS', raising=False)
+    gntp = receiver('SESSION')
+    gntp.publisher('NoSession').publish('ev', 'one')
+    wait_until(lambda: gntp.fallback.shown, 5, 'the fallback')
+    assert 'DBUS_SESSION_BUS_ADDRESS is not set' in caplog.text
