@@ -18,10 +18,11 @@ def gol(require_program: Callable[..., str], default_port_lock: None,
     """``gol(**settings)``: growl-for-linux, headless, on 0.0.0.0:23053, with ``settings``
     written into its config table (e.g. ``password='pw'``); stopped after the test."""
     started: List[GrowlForLinux] = []
-    programs = [require_program(name) for name in ('gol', 'Xvfb', 'dbus-launch')]
+    gol_path, xvfb, dbus_launch = (require_program(name)
+                                   for name in ('gol', 'Xvfb', 'dbus-launch'))
 
     def start(**settings: str) -> GrowlForLinux:
-        receiver = GrowlForLinux(*programs, tmp_path / f'gol-{len(started)}')
+        receiver = GrowlForLinux(gol_path, xvfb, dbus_launch, tmp_path / f'gol-{len(started)}')
         started.append(receiver)
         return receiver.start(settings)
     try:

@@ -7,7 +7,9 @@ const fs = require('fs');
 const job = JSON.parse(fs.readFileSync(0, 'utf8'));
 const print = (record) => process.stdout.write(JSON.stringify(record) + '\n');
 const errorText = (err) => (err ? String(err.message || err) : null);
-const icon = (spec) => (spec && spec.path ? fs.readFileSync(spec.path) : (spec && spec.url) || undefined);
+// growly reads a *.png path itself (a Buffer application icon would be taken for the list
+// of notifications, its typeof being 'object').
+const icon = (spec) => (spec && (spec.path || spec.url)) || undefined;
 
 function runGrowly() {
   const growly = require('growly');

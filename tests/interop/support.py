@@ -27,7 +27,7 @@ ICON = b'\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\r\n\r\nicon body \x00 end'
 T = TypeVar('T')
 
 
-def wait_until(condition: Callable[[], T], timeout: float = 10.0, what: str = 'condition',
+def wait_until(condition: Callable[[], Optional[T]], timeout: float = 10.0, what: str = 'condition',
                interval: float = 0.02) -> T:
     """Poll ``condition`` until it returns something true, or fail at the deadline."""
     deadline = time.monotonic() + timeout
@@ -215,3 +215,16 @@ class GrowlForLinux:
         if not self.resource_dir.exists():
             return {}
         return {path.name: path.read_bytes() for path in self.resource_dir.iterdir()}
+
+
+# -- our server, recording what real clients send ----------------------------------------
+
+def requests_of(thread: Any, count: int, timeout: float = 10.0) -> List[Any]:
+    """The first ``count`` requests the server accepted (waiting for them)."""
+    return list(thread.wait_for_requests(count, timeout))[:count]
+
+
+def errors_of(thread: Any, count: int, timeout: float = 10.0) -> List[Any]:
+    """The first ``count`` errors the server answered: ``(address, code, description)``."""
+    return wait_until(lambda: (lambda errors: errors[:count] if len(errors) >= count else None)(
+        thread.errors), timeout, f'{count} errors answered by the server')

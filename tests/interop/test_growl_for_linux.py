@@ -177,7 +177,7 @@ def test_aes_encryption(gol: StartGol, kind: str) -> None:
 def expect_refusal(client: Client, receiver: GrowlForLinux) -> None:
     with pytest.raises(gntplib.GNTPResponseError) as raised:
         client.register()
-    assert raised.value.description == 'Invalid data'  # type: ignore[attr-defined]
+    assert raised.value.description == 'Invalid data'
     assert receiver.applications() == []
 
 

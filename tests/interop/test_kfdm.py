@@ -91,6 +91,18 @@ def test_register_and_notify_with_a_password(served, hashing):
     assert notify['title'] == 'Signed'
 
 
+def test_utf8_and_a_url_icon(served):
+    growl = notifier(served.port, PASSWORD, 'SHA256')
+    assert within(growl.register) is True
+    assert within(lambda: growl.notify('build', 'Grüße ✓ 通知', 'ünïcödé\nsecond line',
+                                       icon='http://127.0.0.1:9/icon.png', priority=-2)) is True
+    served.json()
+    notify = served.json()
+    assert (notify['title'], notify['text'], notify['priority']) == \
+        ('Grüße ✓ 通知', 'ünïcödé\nsecond line', -2)
+    assert notify['icon'] == 'http://127.0.0.1:9/icon.png' and notify['resources'] == []
+
+
 def test_a_wrong_password_gets_an_error(served):
     growl = notifier(served.port, 'not-the-password', 'SHA256')
     assert within(growl.register) == ('400', 'Invalid key hash')
