@@ -9,7 +9,7 @@ What kfdm 1.0.3 can do on Python 3, found out by running it (gntp-protocol.md §
   in its *parser's* password check (``_decode_hex``), which a client never runs. So the
   password tests here are real: the server verifies each hash, and a wrong password gets
   ``-ERROR 400`` back, which kfdm's notifier returns as ``('400', description)``.
-* It sends no encryption (kfdm cannot encrypt) and only URL callbacks, so neither is tested.
+* It cannot encrypt, and its callbacks are URL callbacks only (tested).
 * Its reader loops for ever if a server closes without answering, so every kfdm call runs in
   a thread with a deadline: a hang fails the test instead of stalling the suite.
 """
@@ -91,16 +91,18 @@ def test_register_and_notify_with_a_password(served, hashing):
     assert notify['title'] == 'Signed'
 
 
-def test_utf8_and_a_url_icon(served):
+def test_utf8_a_url_icon_and_a_url_callback(served):
     growl = notifier(served.port, PASSWORD, 'SHA256')
     assert within(growl.register) is True
     assert within(lambda: growl.notify('build', 'Grüße ✓ 通知', 'ünïcödé\nsecond line',
-                                       icon='http://127.0.0.1:9/icon.png', priority=-2)) is True
+                                       icon='http://127.0.0.1:9/icon.png', priority=-2,
+                                       callback='https://example.com/kfdm')) is True
     served.json()
     notify = served.json()
     assert (notify['title'], notify['text'], notify['priority']) == \
         ('Grüße ✓ 通知', 'ünïcödé\nsecond line', -2)
     assert notify['icon'] == 'http://127.0.0.1:9/icon.png' and notify['resources'] == []
+    assert notify['headers']['Notification-Callback-Target'] == 'https://example.com/kfdm'
 
 
 def test_a_wrong_password_gets_an_error(served):

@@ -20,6 +20,7 @@ from .support import ICON, node_job, requests_of, require_node_package
 TITLE = 'Grüße ✓ 通知'
 TEXT = 'first line\nünïcödé — ✓'
 CALLBACKS = 10
+URL_ICON = 'http://127.0.0.1:9/icon.png'
 OUR_BUG_6 = pytest.mark.xfail(strict=True, reason=(
     'our bug, fixed by branch receiver-core (issue 12 item 6): the server writes the -CALLBACK '
     'right behind the -OK; growly parses one message per read and drops the rest'))
@@ -96,12 +97,16 @@ def test_growly_socket_callbacks(node: str) -> None:
 def test_node_notifier_notify(node: str, server: ServerThread, icon_file: str) -> None:
     printed = run_with(node, server)({
         'library': 'node-notifier', 'app': 'Notifier App',
-        'notify': [{'title': TITLE, 'text': TEXT, 'sticky': True, 'icon': {'path': icon_file}}]})
-    assert printed == [{'notify': 0, 'error': None, 'response': None}]
-    register, notify = requests_of(server, 2)
+        'notify': [{'title': TITLE, 'text': TEXT, 'sticky': True, 'icon': {'path': icon_file}},
+                   {'title': 'URL icon', 'text': 'x', 'icon': {'url': URL_ICON}}]})
+    assert sorted(p['notify'] for p in printed) == [0, 1]
+    assert all(p['error'] is None for p in printed)
+    register, *notifies = requests_of(server, 3)
     assert register.app_name == 'Notifier App'
-    n = notify.notification
-    assert (n.title, n.text, n.sticky, n.icon) == (TITLE, TEXT, True, Resource(ICON))
+    by_title = {r.notification.title: r.notification for r in notifies}
+    n = by_title[TITLE]
+    assert (n.text, n.sticky, n.icon) == (TEXT, True, Resource(ICON))
+    assert by_title['URL icon'].icon == URL_ICON
 
 
 @OUR_BUG_6
