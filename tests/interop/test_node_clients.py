@@ -2,7 +2,9 @@
 
 Neither sends a password or encrypts (not supported by the peer). growly reports only
 errors 200, 401 and 402 to its caller (it retries those), and socket callbacks; node-notifier
-turns a click callback into a ``click`` event.
+turns a click callback into a ``click`` event. growly parses one message per read and drops
+the rest: the server's pause between ``-OK`` and ``-CALLBACK`` (``callback_delay``) is what
+lets its callbacks arrive.
 """
 
 from __future__ import annotations
@@ -21,10 +23,6 @@ TITLE = 'Grüße ✓ 通知'
 TEXT = 'first line\nünïcödé — ✓'
 CALLBACKS = 10
 URL_ICON = 'http://127.0.0.1:9/icon.png'
-OUR_BUG_6 = pytest.mark.xfail(strict=True, reason=(
-    'our bug, fixed by branch receiver-core (issue 12 item 6): the server writes the -CALLBACK '
-    'right behind the -OK; growly parses one message per read and drops the rest'))
-
 RunJob = Callable[[Dict[str, Any]], List[Dict[str, Any]]]
 
 
@@ -80,7 +78,6 @@ def test_growly_register_and_notify(node: str, server: ServerThread, icon_file: 
     assert server.errors == []
 
 
-@OUR_BUG_6
 def test_growly_socket_callbacks(node: str) -> None:
     with ServerThread(callback_result='CLICK') as server:
         printed = run_with(node, server)({
@@ -109,7 +106,6 @@ def test_node_notifier_notify(node: str, server: ServerThread, icon_file: str) -
     assert by_title['URL icon'].icon == URL_ICON
 
 
-@OUR_BUG_6
 def test_node_notifier_click_event(node: str) -> None:
     with ServerThread(callback_result='CLICK') as server:
         printed = run_with(node, server)({
