@@ -101,8 +101,9 @@ class WebDisplay(Display):
             hook(server)
 
     def show(self, event: DisplayEvent) -> None:
-        """Add a NOTIFY to the history and send it to the pages; after a REGISTER, send the
-        new applications panel."""
+        """Add a NOTIFY to the history and send it to the pages (it replaces a card of its
+        application with the same coalescing ID); after a REGISTER, send the new
+        applications panel."""
         request = event.request
         if not isinstance(request, NotifyRequest):
             if event.message_type == 'REGISTER':
@@ -114,6 +115,9 @@ class WebDisplay(Display):
             self._pending[card['id']] = event
             self._cards_by_handle[event.handle] = card['id']
         self._forget_dropped()
+        replaced = self.history.coalesce(card)
+        if replaced is not None:
+            self._broadcast({'type': 'update', 'card': replaced})
         self._broadcast({'type': 'card', 'card': card})
 
     def _forget_dropped(self) -> None:

@@ -113,8 +113,8 @@ class History:
     notification type), ``title``, ``text``, ``priority``, ``sticky``, ``time`` (ISO 8601,
     UTC), ``icon`` and ``app_icon`` (see :func:`icon_url`), ``notification_id``,
     ``callback`` (``None``, ``{'kind': 'socket'}`` or ``{'kind': 'url', 'url': ...}``),
-    ``result`` (``None`` until ``CLICK``, ``CLOSE`` or ``TIMEDOUT`` is known) and
-    ``dismissed``.
+    ``result`` (``None`` until ``CLICK``, ``CLOSE`` or ``TIMEDOUT`` is known),
+    ``dismissed`` and ``coalescing_id``.
     """
 
     def __init__(self, size: int = 10000, icons: Optional[IconStore] = None) -> None:
@@ -123,6 +123,7 @@ class History:
         self.size = size
         self.icons = icons if icons is not None else IconStore()
         self._cards: OrderedDict[int, Dict[str, Any]] = collections.OrderedDict()
+        self._coalesced: Dict[Tuple[str, str], int] = {}
         self._next_id = 1
 
     def add(self, request: NotifyRequest, time: datetime.datetime,
@@ -144,12 +145,29 @@ class History:
             'time': _iso(time), 'icon': icon_url(n.icon, self.icons),
             'app_icon': icon_url(app_icon, self.icons), 'notification_id': n.id_,
             'callback': described, 'result': None, 'dismissed': False,
+            'coalescing_id': n.coalescing_id,
         }
         self._next_id += 1
         self._cards[card['id']] = card
         while len(self._cards) > self.size:
-            self._cards.popitem(last=False)
+            _, old = self._cards.popitem(last=False)
+            key = (old['app'], old['coalescing_id'])
+            if self._coalesced.get(key) == old['id']:
+                del self._coalesced[key]
         return card
+
+    def coalesce(self, card: Dict[str, Any]) -> Optional[Dict[str, Any]]:
+        """Growl's coalescing: a card with the ``coalescing_id`` of an earlier card of its
+        application replaces it. Return that earlier card, dismissed, if it is still shown."""
+        if not card['coalescing_id']:
+            return None
+        key = (card['app'], card['coalescing_id'])
+        earlier = self.get(self._coalesced.get(key, 0))
+        self._coalesced[key] = card['id']
+        if earlier is None or earlier['dismissed']:
+            return None
+        earlier['dismissed'] = True
+        return earlier
 
     def get(self, card_id: int) -> Optional[Dict[str, Any]]:
         """The card numbered ``card_id``, if still kept."""

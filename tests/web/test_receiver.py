@@ -15,17 +15,19 @@ from tornado.httpclient import AsyncHTTPClient, HTTPClientError, HTTPRequest, HT
 from tornado.testing import bind_unused_port
 from tornado.websocket import WebSocketClientConnection, websocket_connect
 
-from gntplib import GNTPResponseError, GNTPValidationError, Resource, SocketCallback
+from gntplib import (
+    GNTPConnectionError, GNTPResponseError, GNTPValidationError, Resource, SocketCallback,
+)
 from gntplib.async_ import AsyncPublisher
 from gntplib.server import GNTPServer
 from gntplib.web import WebDisplay, WebReceiver
-from gntplib.web.history import image_type
+from gntplib.web.history import IconStore, icon_url, image_type
 from gntplib.web.security import (
     check_transport, host_allowed, is_loopback_host, origin_allowed, split_host_port,
     token_matches,
 )
 
-from tests.conftest import ICON_PNG
+from tests.conftest import ICON_PNG, run_cli
 
 TOKEN = 'test-token-0123456789'
 
@@ -384,3 +386,54 @@ async def test_tokens_never_reach_the_logs(receiver, caplog):
     logged = '\n'.join(record.getMessage() for record in caplog.records)
     assert '/api/notifications' in logged and 'refused GET /api/applications' in logged
     assert TOKEN not in logged and 'wrong-secret' not in logged
+
+
+def test_a_web_port_in_use_is_an_error_before_the_server_starts():
+    taken = WebReceiver().bind()
+    try:
+        with pytest.raises(GNTPConnectionError, match='cannot serve the web page'):
+            WebReceiver(port=taken.port).bind()
+        refused = run_cli('serve', '--port', '0', '--web', f'127.0.0.1:{taken.port}')
+        assert refused.returncode == 1 and 'cannot serve the web page' in refused.stderr
+    finally:
+        taken.stop()  # never started: stop() releases the bound socket
+    assert WebReceiver(port=taken.port).bind().stop() is None  # free again
+
+
+def test_the_icon_store_keeps_the_newest_images_within_its_size():
+    def png(number: int) -> Resource:
+        return Resource(data=ICON_PNG + bytes([number]) * 100)
+    size = len(png(0).data or b'')
+    store = IconStore(max_bytes=2 * size)
+    keys = [store.add(png(number)) for number in range(3)]
+    assert all(keys) and len(store) == 2
+    assert store.get(keys[0] or '') is None and store.get(keys[2] or '') is not None
+    assert store.add(png(1)) == keys[1]  # known: kept, now the newest
+    assert store.add(Resource(data=ICON_PNG * 1000)) is None  # larger than the whole store
+    assert store.add(Resource(url='https://example.org/i.png')) is None
+    assert icon_url(Resource(url='https://example.org/i.png'), store) == \
+        'https://example.org/i.png'
+    assert icon_url(Resource(url='file:///etc/passwd'), store) is None
+
+
+@pytest.mark.gen_test(timeout=20)
+async def test_a_coalescing_id_replaces_the_earlier_card_of_its_application(receiver):
+    ws = await receiver.socket()
+    await next_message(ws, 'hello')
+    publisher, other = receiver.publisher(), receiver.publisher(app='Other')
+    await publisher.register()
+    await other.register()
+    await publisher.publish('update', 'Downloading: 10 %', coalescing_id='dl')
+    first = (await next_message(ws, 'card'))['card']
+    assert first['coalescing_id'] == 'dl'
+    await other.publish('update', 'Same ID, other application', coalescing_id='dl')
+    assert (await next_message(ws, 'card'))['card']['app'] == 'Other'
+    await publisher.publish('update', 'Downloading: 60 %', coalescing_id='dl')
+    replaced = (await next_message(ws, 'update'))['card']
+    assert replaced == dict(first, dismissed=True)
+    assert (await next_message(ws, 'card'))['card']['title'] == 'Downloading: 60 %'
+    history = json.loads((await receiver.fetch('/api/notifications', TOKEN)).body)
+    assert [(c['title'], c['dismissed']) for c in history['notifications']] == [
+        ('Downloading: 10 %', True), ('Same ID, other application', False),
+        ('Downloading: 60 %', False)]
+    ws.close()
