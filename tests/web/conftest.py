@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import shutil
 import tempfile
-import time
 from typing import Any, Callable, Iterator, List, Optional
 
 import pytest
@@ -62,19 +61,6 @@ def web(request: pytest.FixtureRequest) -> Iterator[Web]:
     thread.start()
     yield Web(receiver, thread)
     thread.stop()
-
-
-def wait_until(predicate: Callable[[], Any], timeout: float = 10.0, what: str = 'a condition'
-               ) -> Any:
-    """Poll ``predicate`` until it returns something true; fail after ``timeout`` s."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f'timed out after {timeout} s waiting for {what}')
-        time.sleep(0.02)
 
 
 class _Browser:

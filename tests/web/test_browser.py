@@ -22,7 +22,7 @@ from gntplib.models import Notification
 from gntplib.requests import NotifyRequest
 
 from tests.conftest import ICON_PNG
-from tests.web.conftest import wait_until
+from tests.support.waiting import wait_until
 
 pytest.importorskip('selenium')
 from selenium.webdriver.common.by import By  # noqa: E402

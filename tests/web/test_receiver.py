@@ -65,6 +65,18 @@ class Receiver:
         url = self.url('/ws').replace('http', 'ws', 1)
         return await websocket_connect(HTTPRequest(url, headers=headers))
 
+    async def page(self) -> WebSocketClientConnection:
+        """A page's WebSocket, past its hello."""
+        ws = await self.socket()
+        await next_message(ws, 'hello')
+        return ws
+
+    async def registered(self, app: str = 'App', **kwargs: Any) -> AsyncPublisher:
+        """A publisher that has registered."""
+        publisher = self.publisher(app, **kwargs)
+        await publisher.register()
+        return publisher
+
 
 @pytest.fixture
 def receiver(io_loop: Any, request: pytest.FixtureRequest) -> Iterator[Receiver]:
@@ -220,11 +232,9 @@ async def test_https_serves_the_page_with_a_secure_cookie(io_loop, certificate):
 
 @pytest.mark.gen_test(timeout=20)
 async def test_cards_arrive_live_with_icons_served_only_as_images(receiver):
-    ws = await receiver.socket()
-    await next_message(ws, 'hello')
+    ws = await receiver.page()
     app_icon = Resource(data=ICON_PNG)
-    publisher = receiver.publisher(icon=app_icon)
-    await publisher.register()
+    publisher = await receiver.registered(icon=app_icon)
     apps = await next_message(ws, 'apps')
     assert apps['apps'][0]['icon'] == f'icons/{app_icon.identifier()}'
     svg = Resource(data=b'<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"/>')
@@ -264,10 +274,8 @@ def test_only_raster_images_are_icons():
 
 @pytest.mark.gen_test(timeout=20)
 async def test_click_and_dismiss_answer_the_senders_socket_callbacks(receiver):
-    ws = await receiver.socket()
-    await next_message(ws, 'hello')
-    publisher = receiver.publisher()
-    await publisher.register()
+    ws = await receiver.page()
+    publisher = await receiver.registered()
     results: List[Any] = []
     got = asyncio.Event()
 
@@ -306,10 +314,8 @@ async def test_click_and_dismiss_answer_the_senders_socket_callbacks(receiver):
 @pytest.mark.web(server={'notification_timeout': 0.3})
 @pytest.mark.gen_test(timeout=20)
 async def test_an_unanswered_callback_times_out_as_without_the_page(receiver):
-    ws = await receiver.socket()
-    await next_message(ws, 'hello')
-    publisher = receiver.publisher()
-    await publisher.register()
+    ws = await receiver.page()
+    publisher = await receiver.registered()
     timed_out: 'asyncio.Future[Any]' = asyncio.get_event_loop().create_future()
     await publisher.publish('update', 'Nobody clicks', gntp_callback=SocketCallback(
         'ctx', on_timeout=timed_out.set_result))
@@ -321,10 +327,8 @@ async def test_an_unanswered_callback_times_out_as_without_the_page(receiver):
 
 @pytest.mark.gen_test(timeout=20)
 async def test_the_switch_disables_a_type_and_the_next_notify_gets_404(receiver):
-    ws = await receiver.socket()
-    await next_message(ws, 'hello')
-    publisher = receiver.publisher(events=['update', 'error'])
-    await publisher.register()
+    ws = await receiver.page()
+    publisher = await receiver.registered(events=['update', 'error'])
     panel = (await next_message(ws, 'apps'))['apps']
     assert panel == [{'name': 'App', 'icon': None, 'notifications': [
         {'name': 'update', 'display_name': 'update', 'enabled': True, 'icon': None},
@@ -346,8 +350,7 @@ async def test_the_switch_disables_a_type_and_the_next_notify_gets_404(receiver)
 
 @pytest.mark.gen_test(timeout=20)
 async def test_bad_page_messages_get_an_error_and_change_nothing(receiver):
-    ws = await receiver.socket()
-    await next_message(ws, 'hello')
+    ws = await receiver.page()
     for message, error in (('not json', 'not a JSON message'),
                            ('{"action": "explode"}', "unknown action 'explode'"),
                            ('{"action": "click", "id": 99}', 'no notification 99'),
@@ -420,11 +423,8 @@ def test_the_icon_store_keeps_the_newest_images_within_its_size():
 
 @pytest.mark.gen_test(timeout=20)
 async def test_a_coalescing_id_replaces_the_earlier_card_of_its_application(receiver):
-    ws = await receiver.socket()
-    await next_message(ws, 'hello')
-    publisher, other = receiver.publisher(), receiver.publisher(app='Other')
-    await publisher.register()
-    await other.register()
+    ws = await receiver.page()
+    publisher, other = await receiver.registered(), await receiver.registered('Other')
     await publisher.publish('update', 'Downloading: 10 %', coalescing_id='dl')
     first = (await next_message(ws, 'card'))['card']
     assert first['coalescing_id'] == 'dl'
