@@ -8,7 +8,7 @@ not called ``gntp``: kfdm's ``gntp`` package owns that name.
     gntplib notify --app MyApp --event update --title "New version" [--text "2.0 is out"]
     gntplib register --app MyApp --event update --event error
     gntplib subscribe --hub HOST[:PORT] --password PW [--name me]
-    gntplib serve [--host 127.0.0.1] [--port 23053] [--password PW] [--json]
+    gntplib serve [--host 127.0.0.1] [--port 23053] [--password PW] [--json] [--state DIR]
     gntplib demo
 
 Defaults come from the environment: ``GNTP_HOST``, ``GNTP_PORT`` and ``GNTP_PASSWORD``
@@ -199,6 +199,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         sock = socket.socket(fileno=args.fd) if args.fd is not None else None
     except OSError as exc:
         raise GNTPError(f'--fd {args.fd}: {exc.strerror or exc}') from None
+    state = _open_state(args)
     thread = ServerThread(host=args.host, port=args.port, sock=sock, password=passwords,
                           require_password=not args.no_require_password,
                           encrypt_responses=args.encrypt_responses,
@@ -206,7 +207,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
                           notification_timeout=args.notification_timeout or None,
                           callback_delay=max(0.0, args.callback_delay),
                           growl_mac_framing=args.mac_framing,
-                          server_id=args.server_id, display=displays)
+                          server_id=args.server_id, display=displays, state=state)
     thread.start()
     previous = {}
     if threading.current_thread() is threading.main_thread():
@@ -216,8 +217,9 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         where = f'{args.host}:{thread.port}' if sock is None \
             else f'fd {args.fd} (port {thread.port})'
         auth = 'password set' if passwords else 'no password'
-        print(f'gntplib: listening on {where} ({auth}); Ctrl-C to stop', file=sys.stderr,
-              flush=True)
+        kept = f'state in {state.directory}' if state.directory else 'no state'
+        print(f'gntplib: listening on {where} ({auth}; {kept}); Ctrl-C to stop',
+              file=sys.stderr, flush=True)
         if not passwords and not args.no_require_password and args.host not in (
                 '127.0.0.1', '::1', 'localhost'):
             print('gntplib: other machines must send a password, and none is set: they '
@@ -248,6 +250,16 @@ def _desktop_display(args: argparse.Namespace) -> Display:
         else 'notify-send is not installed either; no desktop notifications'),
         file=sys.stderr)
     return fallback
+
+
+def _open_state(args: argparse.Namespace) -> Any:
+    from .state import HistoryLimits, StateKeeper, default_state_dir
+    directory = None if args.no_state else args.state or default_state_dir()
+    try:
+        limits = HistoryLimits(max_rows=args.history_rows, max_age=args.history_days * 86400)
+    except ValueError:
+        raise GNTPError('--history-rows and --history-days must be positive') from None
+    return StateKeeper.open(directory, args.forward or (), limits)
 
 
 class _Counter(Display):
@@ -487,6 +499,20 @@ def build_parser() -> argparse.ArgumentParser:
                        help='this server\'s name in the Received headers it adds when '
                        'forwarding, and how it recognises a forwarding loop (default: the '
                        'host name and a random suffix)')
+    serve.add_argument('--state', metavar='DIR',
+                       help='keep applications, subscriptions, history and the forwarding '
+                       'outbox here (default $XDG_STATE_HOME/gntplib, else '
+                       '~/.local/state/gntplib)')
+    serve.add_argument('--no-state', action='store_true',
+                       help='keep nothing across restarts (in memory only)')
+    serve.add_argument('--history-rows', type=int, default=10000, metavar='N',
+                       help='notifications the history keeps (default 10000)')
+    serve.add_argument('--history-days', type=float, default=30.0, metavar='DAYS',
+                       help='days a notification stays in the history (default 30)')
+    serve.add_argument('--forward', action='append', metavar='SPEC',
+                       help='forward notifications to an Apprise URL, optionally after '
+                       'filters: "priority>=1 app=NAME,NAME event=NAME URL" (repeatable; '
+                       'needs gntplib[forward])')
     serve.add_argument('--count', type=int, default=0,
                        help='exit after accepting this many requests')
     from .web.command import add_options as add_web_options  # no Tornado imported

@@ -25,6 +25,7 @@ import re
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 from pathlib import Path
 from typing import IO, Any, Callable, Dict, Iterator, List, Optional
@@ -94,6 +95,8 @@ def cli_env(**variables: str) -> Dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith('GNTP_')}
     env['PYTHONPATH'] = os.pathsep.join([str(ROOT)] + ([env['PYTHONPATH']]
                                                        if env.get('PYTHONPATH') else []))
+    # `gntplib serve` keeps state in $XDG_STATE_HOME: each run starts from an empty one.
+    env['XDG_STATE_HOME'] = tempfile.mkdtemp(prefix='gntplib-test-state-')
     env.update(variables)
     return env
 

@@ -13,11 +13,12 @@ import asyncio
 import logging
 import os
 import time
-from typing import IO, Any, List, Optional, Sequence
+from typing import IO, Any, Callable, List, Optional, Sequence, Tuple
 
+from ..constants import DEFAULT_PORT
 from ..exceptions import GNTPError
 from ..keys import Key, find_matching_key
-from ..requests import NotifyRequest, RegisterRequest, SubscribeRequest
+from ..requests import BaseRequest, NotifyRequest, RegisterRequest, SubscribeRequest
 from .forward import AppriseDestination, parse_forward
 from .outbox import Clock, Destination, Outbox, RetryPolicy
 from .records import AppRecord, HistoryEntry, HistoryLimits, SubscriptionRecord
@@ -27,6 +28,8 @@ from .store import MemoryStore, Store
 __all__ = ['StateKeeper', 'default_state_dir', 'hub_password']
 
 logger = logging.getLogger('gntplib.state')
+
+Address = Tuple[Any, ...]
 
 
 def default_state_dir() -> str:
@@ -72,6 +75,8 @@ class StateKeeper:
         self._pending: Optional['asyncio.Future[None]'] = None
         self._history_added = False
         self._lock: Optional[IO[Any]] = None
+        #: The state directory (``None`` in memory).
+        self.directory: Optional[str] = None
         #: Commits made, and requests acknowledged through them (for figures and tests).
         self.commits = 0
 
@@ -104,6 +109,7 @@ class StateKeeper:
             raise
         keeper = cls(store, destinations, policy, clock)
         keeper._lock = lock
+        keeper.directory = directory
         return keeper
 
     # -- what was there before ----------------------------------------------------------------
@@ -123,9 +129,12 @@ class StateKeeper:
         self.store.put_application(AppRecord.from_request(request, host, self.clock(),
                                                           self.store.limits))
 
-    def set_enabled(self, app_name: str, event_name: str, enabled: bool) -> bool:
-        """Keep an enabled flag changed on the receiver; return whether the type exists."""
-        return self.store.set_enabled(app_name, event_name, enabled)
+    def set_enabled(self, app_name: str, event_name: str, enabled: bool) -> None:
+        """Keep a user's choice to switch a notification type on or off (committed with
+        the loop's next group)."""
+        self.store.put_choice(app_name, event_name, enabled)
+        if self.durable:
+            self.acknowledged()
 
     def notified(self, request: NotifyRequest, host: str) -> HistoryEntry:
         """Add an accepted NOTIFY to the history and queue it for the destinations."""
@@ -142,6 +151,48 @@ class StateKeeper:
         self.store.put_subscription(SubscriptionRecord(
             request.id_, request.name, host, port, key.algorithm_id, key.key_hash.hex(),
             key.salt.hex(), encryption_algorithm, self.clock() + ttl))
+
+    def record(self, request: BaseRequest, peer: Address, subscription_ttl: float = 0) -> None:
+        """Keep whatever an accepted request changes (the one call a receiver makes after
+        it accepted a request, before it answers ``-OK``): a REGISTER's application, a
+        NOTIFY's history entry and forwards, a SUBSCRIBE until ``subscription_ttl``."""
+        host = str(peer[0]) if peer else ''
+        if isinstance(request, NotifyRequest):
+            self.notified(request, host)
+        elif isinstance(request, RegisterRequest):
+            self.registered(request, host)
+        elif isinstance(request, SubscribeRequest):
+            received = request.received
+            key = getattr(received, 'key', None)
+            if key is not None:
+                self.subscribed(request, host, request.port or DEFAULT_PORT, key,
+                                getattr(received, 'encryption_algorithm_id', 'NONE'),
+                                subscription_ttl)
+
+    def restore(self, register: Callable[[RegisterRequest, Address], Any],
+                subscribe: Optional[Callable[[SubscriptionRecord, str, float], Any]] = None,
+                passwords: Sequence[str] = (),
+                choose: Optional[Callable[[str, str, bool], Any]] = None) -> Tuple[int, int]:
+        """Load what was kept into a receiver: ``register(request, (host, 0))`` for every
+        application, then ``choose(app, type, enabled)`` for every choice the user made,
+        and ``subscribe(record, hub_password, remaining_ttl)`` for every live subscription
+        whose key matches one of ``passwords``. Return how many applications and
+        subscriptions."""
+        apps = self.applications()
+        for app in apps:
+            register(app.to_request(), (app.host, 0))
+        if choose is not None:
+            for app_name, event_name, enabled in self.store.choices():
+                choose(app_name, event_name, enabled)
+        resumed = 0
+        if subscribe is not None:
+            now = self.clock()
+            for record in self.subscriptions():
+                password = hub_password(record, passwords)
+                if password is not None:
+                    subscribe(record, password, record.expires_at - now)
+                    resumed += 1
+        return len(apps), resumed
 
     # -- acknowledging ------------------------------------------------------------------------
 

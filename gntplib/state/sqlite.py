@@ -38,6 +38,8 @@ CREATE TABLE IF NOT EXISTS applications (
 CREATE TABLE IF NOT EXISTS events (
     app TEXT NOT NULL, position INTEGER NOT NULL, name TEXT NOT NULL, display_name TEXT,
     enabled INTEGER NOT NULL, icon_url TEXT, icon_md5 TEXT, PRIMARY KEY (app, name));
+CREATE TABLE IF NOT EXISTS choices (
+    app TEXT NOT NULL, name TEXT NOT NULL, enabled INTEGER NOT NULL, PRIMARY KEY (app, name));
 CREATE TABLE IF NOT EXISTS subscriptions (
     id TEXT PRIMARY KEY, name TEXT NOT NULL, host TEXT NOT NULL, port INTEGER NOT NULL,
     key_algorithm TEXT NOT NULL, key_hash TEXT NOT NULL, salt TEXT NOT NULL,
@@ -158,6 +160,14 @@ class SQLiteStore(Store):
                           'WHERE app = ? ORDER BY position', (name,))]
             records.append(AppRecord(name, self._icon(url, md5), events, host, registered_at))
         return records
+
+    def put_choice(self, app_name: str, event_name: str, enabled: bool) -> None:
+        self._db.execute('INSERT OR REPLACE INTO choices VALUES (?, ?, ?)',
+                         (app_name, event_name, int(enabled)))
+
+    def choices(self) -> List[Tuple[str, str, bool]]:
+        return [(app, name, bool(enabled)) for app, name, enabled in self._db.execute(
+            'SELECT app, name, enabled FROM choices ORDER BY app, name')]
 
     # -- subscriptions ------------------------------------------------------------------------
 

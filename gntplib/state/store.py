@@ -13,7 +13,7 @@ from __future__ import annotations
 import itertools
 from abc import ABC, abstractmethod
 from collections import OrderedDict
-from typing import Any, Dict, Iterator, List, Optional
+from typing import Any, Dict, Iterator, List, Optional, Tuple
 
 from ..models import Event
 from .records import AppRecord, HistoryEntry, HistoryLimits, OutboxItem, SubscriptionRecord
@@ -41,16 +41,14 @@ class Store(ABC):
     def applications(self) -> List[AppRecord]:
         """Every stored application, in the order they were first registered."""
 
-    def set_enabled(self, app_name: str, event_name: str, enabled: bool) -> bool:
-        """Enable or disable one notification type; return whether it exists."""
-        for record in self.applications():
-            if record.name == app_name:
-                for event in record.events:
-                    if event.name == event_name:
-                        event.enabled = bool(enabled)
-                        self.put_application(record)
-                        return True
-        return False
+    @abstractmethod
+    def put_choice(self, app_name: str, event_name: str, enabled: bool) -> None:
+        """Keep a user's choice to enable or disable a notification type (it outlives
+        the application registering again)."""
+
+    @abstractmethod
+    def choices(self) -> List[Tuple[str, str, bool]]:
+        """Every kept choice: ``(application, notification type, enabled)``."""
 
     # -- subscriptions ----------------------------------------------------------------------
 
@@ -127,6 +125,7 @@ class MemoryStore(Store):
         super().__init__(limits)
         self._apps: Dict[str, AppRecord] = {}
         self._subscriptions: Dict[str, SubscriptionRecord] = {}
+        self._choices: Dict[Tuple[str, str], bool] = {}
         self._history: 'OrderedDict[int, HistoryEntry]' = OrderedDict()
         self._outbox: 'OrderedDict[int, OutboxItem]' = OrderedDict()
         self._rows: Iterator[int] = itertools.count(1)
@@ -136,6 +135,12 @@ class MemoryStore(Store):
 
     def applications(self) -> List[AppRecord]:
         return [_copy_app(record) for record in self._apps.values()]
+
+    def put_choice(self, app_name: str, event_name: str, enabled: bool) -> None:
+        self._choices[(app_name, event_name)] = bool(enabled)
+
+    def choices(self) -> List[Tuple[str, str, bool]]:
+        return [(app, event, enabled) for (app, event), enabled in self._choices.items()]
 
     def put_subscription(self, record: SubscriptionRecord) -> None:
         self._subscriptions[record.id_] = record

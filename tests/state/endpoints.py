@@ -7,7 +7,9 @@ from __future__ import annotations
 import asyncio
 import json
 import socket
-from typing import Any, Dict, List, Optional
+import threading
+import time
+from typing import Any, Callable, Dict, List, Optional
 
 from tornado.httpserver import HTTPServer
 from tornado.netutil import bind_sockets
@@ -72,3 +74,67 @@ class Endpoint:
         self.down()
         if self.hang is not None and not self.hang.done():
             self.hang.set_result(None)
+
+
+class EndpointThread:
+    """An :class:`Endpoint` on its own loop in a thread, for synchronous tests."""
+
+    def __init__(self) -> None:
+        self._loop = asyncio.new_event_loop()
+        self._ready = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self.endpoint: Optional[Endpoint] = None
+
+    def _run(self) -> None:
+        asyncio.set_event_loop(self._loop)
+
+        async def start() -> None:
+            self.endpoint = Endpoint()
+        self._loop.run_until_complete(start())
+        self._ready.set()
+        self._loop.run_forever()
+
+    def __enter__(self) -> 'EndpointThread':
+        self._thread.start()
+        self._ready.wait(10)
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self.call(lambda: self._endpoint().down())
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(10)
+
+    def _endpoint(self) -> Endpoint:
+        assert self.endpoint is not None
+        return self.endpoint
+
+    @property
+    def port(self) -> int:
+        return self._endpoint().port
+
+    def call(self, function: Callable[[], Any]) -> Any:
+        """Run ``function()`` on the endpoint's loop and return its result."""
+        async def run() -> Any:
+            return function()
+        return asyncio.run_coroutine_threadsafe(run(), self._loop).result(10)
+
+    @property
+    def received(self) -> List[Dict[str, Any]]:
+        return list(self.call(lambda: list(self._endpoint().received)))
+
+    def down(self) -> None:
+        self.call(lambda: self._endpoint().down())
+
+    def up(self) -> None:
+        self.call(lambda: self._endpoint().up())
+
+    def wait_for(self, predicate: Callable[[], bool], timeout: float = 10.0) -> None:
+        """Poll ``predicate()`` until it is true.
+
+        Raises:
+            AssertionError: If ``timeout`` seconds pass first.
+        """
+        deadline = time.monotonic() + timeout
+        while not predicate():
+            assert time.monotonic() < deadline, f'not true within {timeout} s'
+            time.sleep(0.02)

@@ -42,11 +42,9 @@ def test_applications_round_trip_with_enabled_flags_and_icons(make_store):
     store.put_application(AppRecord.from_request(request, '127.0.0.1', 5.0, store.limits))
     store.put_application(AppRecord.from_request(
         RegisterRequest('Chat', None, [Event('msg')]), '::1', 6.0, store.limits))
-    assert store.set_enabled('Mail', 'sent', True)
-    assert not store.set_enabled('Mail', 'nope', True)
     mail, chat = store.applications()
     assert mail.to_request() == RegisterRequest('Mail', 'http://example.org/mail.png', [
-        Event('new', 'New mail', True, Resource(ICON)), Event('sent', enabled=True)])
+        Event('new', 'New mail', True, Resource(ICON)), Event('sent', enabled=False)])
     assert (mail.host, mail.registered_at) == ('127.0.0.1', 5.0)
     assert chat.to_request() == RegisterRequest('Chat', None, [Event('msg')])
     # A second REGISTER replaces the first and keeps the application's place.
@@ -54,6 +52,14 @@ def test_applications_round_trip_with_enabled_flags_and_icons(make_store):
         RegisterRequest('Mail', None, [Event('other')]), '127.0.0.1', 7.0, store.limits))
     assert [(a.name, [e.name for e in a.events]) for a in store.applications()] == \
         [('Mail', ['other']), ('Chat', ['msg'])]
+
+
+def test_user_choices_are_kept(make_store):
+    store = make_store()
+    store.put_choice('Mail', 'new', False)
+    store.put_choice('Chat', 'msg', False)
+    store.put_choice('Mail', 'new', True)
+    assert sorted(store.choices()) == [('Chat', 'msg', False), ('Mail', 'new', True)]
 
 
 def test_changing_a_returned_record_does_not_change_the_store(make_store):
