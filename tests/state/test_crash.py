@@ -66,7 +66,7 @@ def test_kill_9_under_load_loses_no_acknowledged_notification(tmp_path, gntplib_
         store.close()
         counts = collections.Counter(history)
         missing = set(acknowledged) - set(counts)
-        duplicated = sorted(id_ for id_, count in counts.items() if count > 1)
+        duplicated = [id_ for id_, count in counts.items() if count > 1]
         # The outbox drains what the crash left queued: everything in the history arrives.
         endpoint.wait_for(lambda: {r['json']['title'] for r in endpoint.received}
                           >= set(history), timeout=60)
