@@ -121,7 +121,7 @@ def destination_key(url: str) -> str:
     tokens and passwords, which must not be stored in the clear or logged).
 
     Example:
-        >>> destination_key('ntfy://example.org/alerts')[:14]
+        >>> destination_key('ntfy://example.org/alerts')[:13]
         'apprise:ntfy:'
     """
     scheme = url.split('://', 1)[0].lower()
