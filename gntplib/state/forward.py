@@ -157,7 +157,7 @@ class AppriseDestination(Destination):
         self._notifier.add(plugin)
         self.key = destination_key(url)
         self.only = only or ForwardFilter()
-        self.label = str(plugin.url(privacy=True))  # type: ignore[no-untyped-call]
+        self.label = str(getattr(plugin, 'url')(privacy=True))  # untyped in Apprise
         self._executor: Optional[concurrent.futures.ThreadPoolExecutor] = None
 
     def __repr__(self) -> str:
