@@ -56,6 +56,9 @@ class ConnectionHost(Protocol):
     def decide(self, request: BaseRequest, peer: Address) -> Decision:
         """Record, decide, show and commit a request."""
 
+    def acknowledged(self) -> Optional['asyncio.Future[None]']:
+        """Done once what was decided is kept (``None``: nothing to wait for)."""
+
     def refuse(self, peer: Address, rejection: Rejection) -> None:
         """Record an ``-ERROR`` sent to ``peer``."""
 
@@ -222,6 +225,15 @@ class Connection:
             await self._answer_error(decision.rejection, refused=False)
             return
         pending = decision.callback
+        kept = host.acknowledged()
+        if kept is not None:  # -OK only once what it acknowledges is committed
+            try:
+                await kept
+            except GNTPError as exc:
+                if pending is not None:
+                    host.callback_done(pending, False)
+                await self._answer_error(Rejection(c.ERROR_INTERNAL_SERVER_ERROR, str(exc)))
+                return
         cipher = message.cipher if host.encrypt_responses else None
         try:
             if pending is not None:

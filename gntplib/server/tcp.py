@@ -6,7 +6,9 @@ import asyncio
 import inspect
 import logging
 import socket
-from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Set, Tuple, Union
+from typing import (
+    TYPE_CHECKING, Any, Callable, Dict, Iterable, List, Optional, Sequence, Set, Tuple, Union,
+)
 
 from tornado.ioloop import IOLoop
 from tornado.iostream import IOStream
@@ -17,15 +19,20 @@ from tornado.tcpserver import TCPServer
 from .. import constants as c
 from ..display import Display, format_address
 from ..exceptions import GNTPConnectionError, GNTPResponseError, GNTPValidationError
+from ..keys import password_tuple
 from ..models import Icon
 from ..reader import ReaderLimits, RequestReader
 from ..receiver import (
     Decision, PendingCallback, Receiver, Subscription, normalize_callback_result,
 )
 from ..registry import ApplicationInfo, RegisteredApplication, Rejection
-from ..requests import BaseRequest, Response
+from ..requests import BaseRequest, Response, SubscribeRequest
 from .connection import Connection, ServerStream, release_stream, settle
 from .forwarding import Forwarder
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..state import StateKeeper
+    from ..state.records import SubscriptionRecord
 
 __all__ = ['GNTPServer', 'BACKLOG']
 
@@ -101,6 +108,11 @@ class GNTPServer(TCPServer):
         forward_timeout: Seconds allowed for forwarding one request to a subscriber.
         max_received: How many entries :attr:`received`, :attr:`errors` and :attr:`forwards`
             keep (oldest dropped first).
+        state: A :class:`~gntplib.state.StateKeeper`: what was registered, chosen and
+            subscribed before is loaded from it; every accepted request is kept in it
+            before its ``-OK`` is written, and notifications are forwarded through its
+            outbox (see :doc:`/state`). The server closes it at :meth:`shutdown`. Default:
+            nothing is kept.
         server_id: How this server names itself in the ``Received`` headers it adds, and
             recognises itself in the ones it receives: one word without ``;``. Default:
             the host name and a random suffix (``desk-5f0c2a9e81b4``), so every server
@@ -138,7 +150,8 @@ class GNTPServer(TCPServer):
                  limits: Optional[ReaderLimits] = None, idle_timeout: float = 10.0,
                  request_timeout: float = 30.0, max_connections: int = 1000,
                  forward_timeout: float = 10.0, max_received: int = 10000,
-                 server_id: Optional[str] = None, **kwargs: Any) -> None:
+                 server_id: Optional[str] = None, state: Optional['StateKeeper'] = None,
+                 **kwargs: Any) -> None:
         try:
             super().__init__(**kwargs)
         except TypeError as exc:
@@ -178,6 +191,10 @@ class GNTPServer(TCPServer):
         self._tasks: Set['asyncio.Future[Any]'] = set()
         self._changed = Condition()
         self._displays_started = False
+        self.state = state
+        if state is not None:
+            state.restore(self.registry.register, self._resume_subscription,
+                          password_tuple(password), self._restore_choice)
 
     def __repr__(self) -> str:
         return (f'<GNTPServer port={self.port} passwords={self.receiver.password_count} '
@@ -274,6 +291,8 @@ class GNTPServer(TCPServer):
         if not self._displays_started:
             self._displays_started = True
             self._tell_displays('start', self)
+            if self.state is not None:
+                self.state.start()
 
     def stop(self) -> None:
         """Stop listening and close every open connection."""
@@ -294,6 +313,8 @@ class GNTPServer(TCPServer):
         self.stop()
         await _wait_or_cancel(self._tasks | self.forwarder.tasks, timeout)
         await self.wait_for(lambda: not self._streams, timeout, 'connections to close')
+        if self.state is not None:
+            await self.state.close()
         await _wait_or_cancel([r for r in self._tell_displays('close')
                                if inspect.isawaitable(r)], timeout)
 
@@ -408,6 +429,8 @@ class GNTPServer(TCPServer):
             GNTPValidationError: If the application or the type is not registered.
         """
         self.registry.set_notification_enabled(app_name, notification_name, enabled)
+        if self.state is not None:
+            self.state.set_enabled(app_name, notification_name, enabled)
         self._notify_change()
 
     def application_icon(self, app_name: str) -> Optional[Icon]:
@@ -462,6 +485,8 @@ class GNTPServer(TCPServer):
                     self.receiver.abandon(decision)
                     raise
                 self.receiver.commit(decision)
+                if self.state is not None:
+                    self.state.record(request, peer, self.subscription_ttl)
                 for subscription, forwarded in decision.forwards:
                     self.forwarder.forward(subscription, forwarded)
         except Exception:
@@ -479,6 +504,26 @@ class GNTPServer(TCPServer):
                         self.subscription_ttl)
         self._notify_change()
         return decision
+
+    def acknowledged(self) -> Optional['asyncio.Future[None]']:
+        """A future done once what was decided so far is committed to the state (``None``
+        without a durable state); the connection writes ``-OK`` after it."""
+        return self.state.acknowledged() if self.state is not None else None
+
+    # -- the state, loaded at start (see gntplib.state) ------------------------------------------
+
+    def _resume_subscription(self, record: 'SubscriptionRecord', hub_password: str,
+                             ttl: float) -> None:
+        request = SubscribeRequest(record.id_, record.name, record.port)
+        self.subscribers[record.id_] = Subscription(
+            request, record.host, hub_password, record.key_algorithm,
+            record.encryption_algorithm, int(ttl))
+
+    def _restore_choice(self, app_name: str, notification_name: str, enabled: bool) -> None:
+        try:
+            self.registry.set_notification_enabled(app_name, notification_name, enabled)
+        except GNTPValidationError:  # the application no longer has that type
+            pass
 
     def dispatch(self, request: BaseRequest, address: Address
                  ) -> Tuple[Response, Optional[PendingCallback]]:
