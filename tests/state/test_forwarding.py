@@ -43,6 +43,16 @@ def keeper_for(tmp_path, urls, policy=None, clock=time.time, limits=None):
     return StateKeeper(store, destinations, policy, clock)
 
 
+def down_destination(tmp_path, policy, path='/'):
+    """An endpoint that is down, and a started keeper forwarding to it on a test clock."""
+    endpoint = Endpoint()
+    endpoint.down()
+    clock = Clock()
+    keeper = keeper_for(tmp_path, [f'json://127.0.0.1:{endpoint.port}{path}'], policy, clock)
+    keeper.start()
+    return endpoint, clock, keeper, keeper.outbox, keeper.outbox.destinations[0].key
+
+
 async def publish(keeper, *requests):
     for request in requests:
         keeper.notified(request, '127.0.0.1')
@@ -51,15 +61,9 @@ async def publish(keeper, *requests):
 
 @pytest.mark.gen_test(timeout=30)
 async def test_a_destination_down_for_two_minutes_gets_everything_once_in_order(tmp_path):
-    endpoint = Endpoint()
-    endpoint.down()
-    clock = Clock()
     policy = RetryPolicy(initial_delay=1.0, factor=2.0, max_delay=60.0)
-    keeper = keeper_for(tmp_path, [f'json://127.0.0.1:{endpoint.port}/hook'], policy, clock)
-    outbox = keeper.outbox
-    key = outbox.destinations[0].key
+    endpoint, clock, keeper, outbox, key = down_destination(tmp_path, policy, '/hook')
     started = clock.now
-    keeper.start()
     try:
         await publish(keeper, *(notify(f'n{i}') for i in range(5)))
         delays: list = []
@@ -206,14 +210,8 @@ async def test_a_hanging_destination_delays_neither_acknowledgements_nor_others(
 
 @pytest.mark.gen_test(timeout=30)
 async def test_items_too_old_or_tried_too_often_are_dropped(tmp_path):
-    endpoint = Endpoint()
-    endpoint.down()
-    clock = Clock()
     policy = RetryPolicy(initial_delay=1.0, max_attempts=3, max_age=3600.0)
-    keeper = keeper_for(tmp_path, [f'json://127.0.0.1:{endpoint.port}/'], policy, clock)
-    outbox = keeper.outbox
-    key = outbox.destinations[0].key
-    keeper.start()
+    endpoint, clock, keeper, outbox, key = down_destination(tmp_path, policy)
     try:
         await publish(keeper, notify('tried'))
         for tries in (1, 2):
