@@ -56,7 +56,8 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from typing import Any, Dict, List, Optional, TextIO, Tuple
+import textwrap
+from typing import Any, Dict, List, Optional, Set, TextIO, Tuple
 
 from . import constants as c
 from .models import Resource, SocketCallback, URLCallback
@@ -81,7 +82,15 @@ def format_address(address: Any) -> str:
 def utc_timestamp(moment: Optional[datetime.datetime] = None) -> str:
     """Format a moment (default: now) as GNTP dates are sent: ``YYYY-MM-DD HH:MM:SSZ`` in UTC."""
     moment = moment or datetime.datetime.now(datetime.timezone.utc)
-    return moment.astimezone(datetime.timezone.utc).strftime('%Y-%m-%d %H:%M:%SZ')
+    moment = moment.astimezone(datetime.timezone.utc)
+    second = moment.replace(microsecond=0)
+    if second != _last_timestamp[0]:  # a busy server formats each second once
+        _last_timestamp[:] = [second, second.strftime('%Y-%m-%d %H:%M:%SZ')]
+    return str(_last_timestamp[1])
+
+
+_last_timestamp: List[Any] = [None, '']
+_JSON = json.JSONEncoder(ensure_ascii=False)
 
 
 def _describe_icon(icon: Any) -> Any:
@@ -241,12 +250,41 @@ class Display:
         an awaitable, which the server awaits."""
 
 
+def _flush_soon(stream: TextIO, pending: Set[int]) -> None:
+    """Flush ``stream`` once the event loop's current step is over (at once outside a
+    loop): a burst of requests costs one flush, not one each."""
+    asyncio = sys.modules.get('asyncio')
+    try:
+        loop = asyncio.get_running_loop() if asyncio is not None else None
+    except RuntimeError:
+        loop = None
+    if loop is None:
+        stream.flush()
+        return
+    if id(stream) not in pending:
+        pending.add(id(stream))
+
+        def flush() -> None:
+            pending.discard(id(stream))
+            try:
+                stream.flush()
+            except (OSError, ValueError):  # closed, or a reader that went away
+                pass
+        loop.call_soon(flush)
+
+
 class ConsoleDisplay(Display):
     """Writes a readable summary of each event to a text stream.
 
     Args:
         stream: Where to write (default: ``sys.stdout`` at the time of writing).
         prefix: Text put in front of every line.
+        width: Lines of notification text longer than this are folded.
+        max_lines: Notification text beyond this many (folded) lines is cut, with a note
+            saying how much was left out (:class:`JSONLinesDisplay` keeps it whole).
+
+    URL icons are shown; an inline resource is shown with its length and MD5 (once, when
+    its identifier is that MD5).
 
     Example output::
 
@@ -254,15 +292,33 @@ class ConsoleDisplay(Display):
         [12:00:01] NOTIFY from 127.0.0.1:50002: MyApp/update "New version" - 2.0 is out
     """
 
-    def __init__(self, stream: Optional[TextIO] = None, prefix: str = '') -> None:
+    def __init__(self, stream: Optional[TextIO] = None, prefix: str = '', width: int = 100,
+                 max_lines: int = 12) -> None:
         self.stream = stream
         self.prefix = prefix
+        self.width = max(20, width)
+        self.max_lines = max(1, max_lines)
+        self._flushing: Set[int] = set()
+
+    def _text(self, text: str) -> str:
+        """The notification text, indented, long lines folded at :attr:`width` and cut
+        after :attr:`max_lines` lines (the JSON output keeps it whole)."""
+        lines: List[str] = []
+        for line in text.splitlines() or ['']:
+            lines += textwrap.wrap(line, self.width - 4, replace_whitespace=False,
+                                   drop_whitespace=False) or ['']
+        shown = lines[:self.max_lines]
+        if len(lines) > len(shown):
+            rest = len(text) - sum(len(line) for line in shown)
+            shown.append(f'[... cut: {len(lines) - len(shown)} more line(s), about {rest} '
+                         f'more characters]')
+        return ''.join('\n    ' + line for line in shown)
 
     def _write(self, text: str) -> None:
         stream = self.stream if self.stream is not None else sys.stdout
         lines = text.split('\n')
         stream.write(''.join(f'{self.prefix}{line}\n' for line in lines))
-        stream.flush()
+        _flush_soon(stream, self._flushing)
 
     def _head(self, kind: str, address: Address) -> str:
         clock = datetime.datetime.now().strftime('%H:%M:%S')
@@ -282,12 +338,17 @@ class ConsoleDisplay(Display):
             events = ', '.join(e.name + ('' if e.enabled else ' (disabled)')
                                for e in request.events)
             text = f'{head}: {request.app_name}, events: {events}{tail}'
+            icons = [f'icon {request.app_icon}'] if isinstance(request.app_icon, str) else []
+            icons += [f'{e.name} icon {e.icon}' for e in request.events
+                      if isinstance(e.icon, str)]
+            if icons:
+                text += '\n    (' + ', '.join(icons) + ')'
         elif isinstance(request, NotifyRequest):
             n = request.notification
             text = f'{head}: {request.app_name}/{n.name} "{n.title}"{tail}'
             if n.text:
-                text += '\n    ' + n.text.replace('\n', '\n    ')
-            extras = []
+                text += self._text(n.text)
+            extras = [f'icon {n.icon}'] if isinstance(n.icon, str) else []
             if n.id_:
                 extras.append(f'id {n.id_}')
             if n.sticky:
@@ -305,8 +366,10 @@ class ConsoleDisplay(Display):
             text = (f'{head}: subscriber {request.name!r} (id {request.id_}), '
                     f'forwarding to port {request.port}{tail}')
         for resource in info['resources']:
-            text += (f'\n    resource {resource["identifier"]}: {resource["length"]} bytes, '
-                     f'md5 {resource["md5"]}')
+            # The identifier is usually the MD5 itself: then it is printed once.
+            named = '' if resource['identifier'].lower() == resource['md5'] \
+                else f' {resource["identifier"]}'
+            text += f'\n    resource{named}: {resource["length"]} bytes, md5 {resource["md5"]}'
         self._write(text)
 
     def show_error(self, address: Address, code: int, description: str) -> None:
@@ -336,11 +399,12 @@ class JSONLinesDisplay(Display):
 
     def __init__(self, stream: Optional[TextIO] = None) -> None:
         self.stream = stream
+        self._flushing: Set[int] = set()
 
     def _write(self, data: Dict[str, Any]) -> None:
         stream = self.stream if self.stream is not None else sys.stdout
-        stream.write(json.dumps(data, ensure_ascii=False, sort_keys=False) + '\n')
-        stream.flush()
+        stream.write(_JSON.encode(data) + '\n')
+        _flush_soon(stream, self._flushing)
 
     @staticmethod
     def _empty(kind: str, address: Address) -> Dict[str, Any]:

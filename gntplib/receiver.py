@@ -27,6 +27,7 @@ Example:
 from __future__ import annotations
 
 import copy
+import functools
 import ipaddress
 import itertools
 import platform
@@ -67,8 +68,14 @@ def is_loopback(address: Any) -> bool:
         (True, False)
     """
     host = address[0] if isinstance(address, tuple) and address else address
+    return _host_is_loopback(str(host))
+
+
+@functools.lru_cache(maxsize=256)
+def _host_is_loopback(host: str) -> bool:
+    # Cached: every connection asks, and peers are few (ipaddress parsing is slow).
     try:
-        ip = ipaddress.ip_address(str(host).split('%')[0])
+        ip = ipaddress.ip_address(host.split('%')[0])
     except ValueError:
         return False
     mapped = getattr(ip, 'ipv4_mapped', None)

@@ -29,7 +29,7 @@ from gntplib.display import (
 )
 from gntplib.keys import Key
 from gntplib.reader import ReaderLimits
-from gntplib.requests import NotifyRequest, parse_response
+from gntplib.requests import NotifyRequest, RegisterRequest, parse_response
 from gntplib.server import GNTPServer, ServerThread, is_loopback, normalize_callback_result
 from gntplib.wire import MessageBuffer
 from tests.support.hardening_support import NOTIFY, NOTIFY_CALLBACK, REGISTER, exchange
@@ -51,6 +51,16 @@ def split(data: bytes) -> List[bytes]:
         if message is None:
             return messages
         messages.append(message)
+
+
+def resource(icon: Any) -> Resource:
+    assert isinstance(icon, Resource), icon
+    return icon
+
+
+def running(thread: ServerThread) -> GNTPServer:
+    assert thread.server is not None
+    return thread.server
 
 
 def error_code(data: bytes) -> int:
@@ -111,8 +121,9 @@ def test_register_and_notify_update_registry_and_answer_ok(gntp_server_thread):
     assert isinstance(notify, NotifyRequest)
     n = notify.notification
     assert (n.title, n.text, n.sticky, n.priority) == ('Title', 'line 1\nline 2', True, 2)
-    assert n.icon.data == b'\x89PNG\r\n\r\nicon'
-    assert notify.received.resources == {n.icon.identifier(): b'\x89PNG\r\n\r\nicon'}
+    assert resource(n.icon).data == b'\x89PNG\r\n\r\nicon'
+    assert notify.received is not None
+    assert notify.received.resources == {resource(n.icon).identifier(): b'\x89PNG\r\n\r\nicon'}
 
 
 def test_ok_without_notification_id_leaves_the_header_out(gntp_server_thread):
@@ -130,8 +141,8 @@ def test_every_request_vector_is_accepted_and_parsed(name):
     with ServerThread(password=VECTOR_PASSWORD, callback_result='CLICK') as thread:
         if expected['message_type'] == 'NOTIFY':
             exchange(thread.port, message_bytes(by_name('requests.json', 'register')))
-            thread.call(lambda: [setattr(e, 'enabled', True)
-                                 for e in thread.server.applications['Vector App'].events.values()])
+            for event in thread.list_applications()[0].notifications:
+                thread.set_notification_enabled('Vector App', event.name, True)
         answer = split(exchange(thread.port, message_bytes(vector)))
         assert parse_response(answer[0], '-OK').action == expected['message_type']
         received = thread.received[-1].received
@@ -280,6 +291,7 @@ def test_encrypted_responses_in_spec_mode(gntp_server_thread):
     assert pub.register().encryption_algorithm_id == 'AES'
     with pytest.raises(GNTPResponseError) as disabled:
         pub.publish('quiet', 'Hi')
+    assert disabled.value.response is not None
     assert disabled.value.response.encryption_algorithm_id == 'NONE'
 
 
@@ -530,12 +542,15 @@ def test_subscribe_forwards_register_and_notify_to_the_subscriber():
         register, notify, *others = receiver.wait_for_requests(5)
         hub.wait_for(lambda server: len(server.forwards) == 5)
         assert [error for _, _, error in hub.forwards] == [None] * 5
-        assert [r.notification.title for r in others] == ['Next 0', 'Next 1', 'Next 2']
+        assert [r.notification.title for r in others if isinstance(r, NotifyRequest)] == \
+            ['Next 0', 'Next 1', 'Next 2']
         assert subscriber.subscribe().ok  # a renewal keeps the subscription
         assert list(hub.subscribers) == [subscriber_id]
+        assert isinstance(register, RegisterRequest) and isinstance(notify, NotifyRequest)
         assert register.app_name == 'App' and notify.notification.title == 'Forwarded'
-        assert notify.notification.icon.data == b'icon'
+        assert resource(notify.notification.icon).data == b'icon'
         assert notify.notification.gntp_callback is None
+        assert notify.received is not None and notify.received.key is not None
         assert notify.received.key.algorithm_id == 'SHA256'
 
 
@@ -550,7 +565,7 @@ def test_forwarding_failures_are_logged_and_expired_subscribers_dropped(caplog):
             assert publisher(hub.port).register().ok
             hub.wait_for(lambda server: len(server.forwards) == 1)
         assert hub.forwards[0][2] is not None and 'forwarding REGISTER' in caplog.text
-        hub.call(lambda: setattr(hub.server.subscribers['s-1'], 'expires', 0))
+        hub.call(lambda: setattr(running(hub).subscribers['s-1'], 'expires', 0))
         assert publisher(hub.port).register().ok
         assert hub.subscribers == {} and len(hub.forwards) == 1
 
@@ -655,12 +670,14 @@ def test_real_notify_send_runs():  # pragma: no cover - depends on the machine
 async def test_listen_binds_loopback_by_default_and_reports_bind_errors():
     server = GNTPServer()
     server.listen(0)
+    port = server.port
+    assert port is not None
     try:
         assert {s.getsockname()[0] for s in server._sockets.values()} <= {'127.0.0.1'}
-        answer = await async_exchange(server.port, REGISTER)
+        answer = await async_exchange(port, REGISTER)
         assert answer.startswith(b'GNTP/1.0 -OK')
         with pytest.raises(GNTPConnectionError):
-            GNTPServer().listen(server.port)
+            GNTPServer().listen(port)
     finally:
         await server.shutdown()
     assert 'GNTPServer port=' in repr(server)

@@ -56,7 +56,7 @@ def app_publisher(port: int, **kwargs: Any) -> Publisher:
 
 def test_first_report_wins_and_every_display_hears_of_it():
     clicker, closer, watcher = Recorder('CLICK'), Recorder('CLOSE'), Recorder()
-    results: List[str] = []
+    results: List[Optional[str]] = []
     with ServerThread(display=[clicker, closer, watcher]) as thread:
         pub = app_publisher(thread.port)
         pub.register()
@@ -78,7 +78,7 @@ def test_first_report_wins_and_every_display_hears_of_it():
 
 def test_the_servers_timeout_is_reported_to_the_displays_and_a_late_click_is_a_no_op():
     watcher = Recorder()
-    seen: List[str] = []
+    seen: List[Optional[str]] = []
     with ServerThread(display=watcher, notification_timeout=0.1) as thread:
         pub = app_publisher(thread.port, callback_timeout=5)
         pub.register()
@@ -125,7 +125,8 @@ def test_a_disabled_type_is_refused_with_404_and_stays_off_after_registering_aga
             NotificationTypeInfo('update', None, True, None),
             NotificationTypeInfo('other', 'Other one', True, 'http://x/i.png'),
             NotificationTypeInfo('off', None, False, None))
-        assert app.icon == icon and thread.application_icon('App').data == icon.data
+        stored = thread.application_icon('App')
+        assert app.icon == icon and isinstance(stored, Resource) and stored.data == icon.data
 
         thread.set_notification_enabled('App', 'update', False)
         with pytest.raises(GNTPResponseError) as refused:
@@ -137,7 +138,9 @@ def test_a_disabled_type_is_refused_with_404_and_stays_off_after_registering_aga
         thread.set_notification_enabled('App', 'off', True)
         assert pub.publish('off', 'now on').ok
         # The REGISTER kept in `received` is not rewritten by the user's choices.
-        assert [e.enabled for e in thread.received[0].events] == [True, True, False]
+        register = thread.received[0]
+        assert isinstance(register, RegisterRequest)
+        assert [e.enabled for e in register.events] == [True, True, False]
 
         for call in (lambda: thread.set_notification_enabled('Nope', 'update', True),
                      lambda: thread.set_notification_enabled('App', 'nope', True),
@@ -155,10 +158,39 @@ def test_the_registry_decides_without_a_socket():
     assert registry.check_notify('App', 'nope') == Rejection(402, 'Notification not registered')
     assert registry.check_notify('App', 'update') is None
     registry.set_notification_enabled('App', 'update', False)
-    assert registry.check_notify('App', 'update').code == 404
+    assert registry.check_notify('App', 'update') == Rejection(404)
     assert [a.name for a in registry.list_applications()] == ['App', 'b-app']
     assert registry.list_applications()[0].address == '[::1]:2'
     assert registry.application_icon('b-app') == 'http://x/b.png'
     assert repr(Rejection(401)) == "Rejection(401, 'Application not registered')"
     assert Rejection(300, 'two\r\nlines').description == 'two lines'
     assert Rejection(401) != 'x' and 'App' in repr(registry)
+
+
+# -- the console (issue 16 item 11) ------------------------------------------------------------
+
+def test_console_shows_url_icons_one_md5_and_folds_and_cuts_long_text():
+    import io
+    import json
+
+    from gntplib.display import ConsoleDisplay, JSONLinesDisplay
+    text, lines = io.StringIO(), io.StringIO()
+    long_text = 'x' * 250 + '\n' + '\n'.join(f'line {i}' for i in range(40))
+    icon = Resource(b'inline icon')
+    with ServerThread(display=[ConsoleDisplay(text, width=80, max_lines=5),
+                               JSONLinesDisplay(lines)]) as thread:
+        pub = Publisher('App', [Event('update', icon='http://example.com/e.png')],
+                        icon='http://example.com/app.png', port=thread.port, timeout=5)
+        pub.register()
+        pub.publish('update', 'Long', long_text, icon='http://example.com/n.png')
+        pub.publish('update', 'Inline', 'short', icon=icon)
+    output = text.getvalue()
+    assert '(icon http://example.com/app.png, update icon http://example.com/e.png)' in output
+    assert '(icon http://example.com/n.png)' in output
+    assert max(len(line) for line in output.splitlines() if line.startswith('    x')) <= 80
+    assert '    line 0\n' in output and 'line 1\n' not in output  # 4 folded + 1
+    assert '[... cut: 39 more line(s), about' in output
+    md5 = str(icon.identifier())
+    assert output.count(md5) == 1 and f'resource: 11 bytes, md5 {md5}' in output
+    notify = [json.loads(line) for line in lines.getvalue().splitlines()][1]
+    assert notify['text'] == long_text and notify['icon'] == 'http://example.com/n.png'

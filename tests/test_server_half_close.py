@@ -11,7 +11,7 @@ from typing import List, Tuple
 import pytest
 
 from gntplib import Publisher
-from gntplib.requests import Response, parse_response
+from gntplib.requests import NotifyRequest, Response, parse_response
 from gntplib.server import ServerThread
 from gntplib.wire import MessageBuffer
 from tests.support.hardening_support import NOTIFY, NOTIFY_CALLBACK, REGISTER
@@ -74,7 +74,7 @@ def test_a_half_closed_truncated_request_gets_300_at_once(gntp_server_thread, da
     responses, seconds = read_to_end(half_closed(gntp_server_thread.port, data))
     [response] = responses
     assert (response.message_type, response.error_code) == ('-ERROR', 300)
-    assert 'Incomplete request' in response.error_description
+    assert 'Incomplete request' in str(response.error_description)
     assert seconds < 2
     assert gntp_server_thread.errors[-1][1:] == (300, response.error_description)
     assert gntp_server_thread.received == []
@@ -100,7 +100,9 @@ def test_a_half_closed_client_waiting_for_a_socket_callback_gets_ok_and_a_close(
         assert [(r.message_type, r.notification_id) for r in responses] == [('-OK', 'cb-1')]
         assert seconds < 2
         server.wait_for(lambda s: s.connections == 0 and not s.pending_callbacks)
-        assert server.received[-1].notification.socket_callback.context == 'ctx'
+        notify = server.received[-1]
+        assert isinstance(notify, NotifyRequest) and notify.notification.socket_callback
+        assert notify.notification.socket_callback.context == 'ctx'
 
 
 @pytest.mark.parametrize('result', ['CLICK', 'TIMEDOUT'])

@@ -95,10 +95,10 @@ class ServerStream(IOStream):
         stream is returned as it is (its end of input still closes it)."""
         if type(stream) is not IOStream:
             return stream
-        # Nothing has been read or written yet, so the socket can change hands.
-        return cls(stream.socket, max_buffer_size=stream.max_buffer_size,
-                   read_chunk_size=stream.read_chunk_size,
-                   max_write_buffer_size=stream.max_write_buffer_size)
+        # The same object, with this class's two overrides: nothing has been read yet,
+        # and this class adds no state of its own (class attributes give the defaults).
+        stream.__class__ = cls
+        return stream
 
     def read_from_fd(self, buf: Union[bytearray, memoryview]) -> Optional[int]:
         count = super().read_from_fd(buf)
@@ -305,13 +305,15 @@ class Connection:
                 pass
         if kept is not None:
             return
-        loop = IOLoop.current()
-        deadline = loop.time() + self.host.idle_timeout
+        # One timer bounds the whole drain: it closes the stream, which ends the read.
+        timer = asyncio.get_running_loop().call_later(self.host.idle_timeout, self.stream.close)
         try:
-            while loop.time() < deadline:
-                if await self._read_chunk(deadline - loop.time()) is None:
-                    break
+            while True:
+                await self._start_read()
+                self._read = None
         except StreamClosedError:
             pass
+        finally:
+            timer.cancel()
         self.stream.close()
 

@@ -453,15 +453,17 @@ class GNTPServer(TCPServer):
             return
         stream = ServerStream.wrap(stream)
         self._streams.add(stream)
-        task = asyncio.ensure_future(Connection(self, stream, address).run())
-        self._tasks.add(task)
+        task = asyncio.current_task()  # Tornado runs handle_stream as a task of its own
+        if task is not None:
+            self._tasks.add(task)
         try:
-            await task
+            await Connection(self, stream, address).run()
         except Exception:
             logger.exception('connection from %s failed', format_address(address))
         finally:
             release_stream(stream)
-            self._tasks.discard(task)
+            if task is not None:
+                self._tasks.discard(task)
             self._streams.discard(stream)
             self._notify_change()
 
