@@ -12,11 +12,11 @@ import signal
 import socket
 import sqlite3
 import subprocess
-import time
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Optional, TypeVar
+from typing import Any, Callable, Dict, List, Optional
 
 from tests.conftest import ROOT, missing_peer
+from tests.desktop.processes import wait_until
 
 HERE = Path(__file__).resolve().parent
 NODE_MODULES = ROOT / '.peers' / 'node_modules'
@@ -24,20 +24,6 @@ NODE_MODULES = ROOT / '.peers' / 'node_modules'
 FIXED_PORT = 23053
 #: A small PNG-like icon with the bytes that break careless framing: CR LF, blank lines, NUL.
 ICON = b'\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\r\n\r\nicon body \x00 end'
-T = TypeVar('T')
-
-
-def wait_until(condition: Callable[[], Optional[T]], timeout: float = 10.0, what: str = 'condition',
-               interval: float = 0.02) -> T:
-    """Poll ``condition`` until it returns something true, or fail at the deadline."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f'timed out after {timeout} s waiting for {what}')
-        time.sleep(interval)
 
 
 def run_peer(argv: List[str], stdin: Optional[str] = None, timeout: float = 20.0,

@@ -14,6 +14,7 @@ import pytest
 
 from gntplib import NotifyRequest, RegisterRequest, Resource, SocketCallback
 from gntplib.server import ServerThread
+from tests.conftest import missing_peer
 
 from .support import FIXED_PORT, ICON, errors_of, requests_of, ruby_job
 
@@ -29,7 +30,6 @@ def ruby(require_program: Callable[..., str], default_port_lock: None) -> RunJob
     if not any(Path(p).exists() for p in (
             '/usr/share/rubygems-integration/all/gems/ruby-growl-4.1',
             '/usr/lib/ruby/vendor_ruby/ruby-growl.rb')):
-        from tests.conftest import missing_peer
         missing_peer('ruby-growl')
     return lambda job: ruby_job(program, job)
 
