@@ -25,8 +25,9 @@ TEXT = 'first line\nsecond line — ünïcödé ✓'
 COUNT = 20
 OUR_BUG_1 = pytest.mark.xfail(strict=True, reason=(
     'our bug, fixed by branch client-exchange (issue 12 item 1): gol answers '
-    "b'GNTP/1.0 -ERROR Invalid data\\r\\nError-Description: Invalid data\\r\\n\\r\\n' and "
-    "both clients raise GNTPProtocolError(\"300 unsupported encryption algorithm 'INVALID'\")"))
+    "b'GNTP/1.0 -ERROR Invalid request\\r\\nError-Description: Invalid request\\r\\n\\r\\n' "
+    "and both clients raise GNTPProtocolError(\"300 unsupported encryption algorithm "
+    "'INVALID'\")"))
 
 
 class Client:
@@ -43,7 +44,7 @@ class Client:
             self.publisher = async_.AsyncPublisher('Interop App', ['update', 'alert'],
                                                    port=FIXED_PORT, host='127.0.0.1', **kwargs)
 
-    def _call(self, method: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    def call(self, method: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         if self.kind == 'sync':
             return method(*args, **kwargs)
 
@@ -52,10 +53,10 @@ class Client:
         return asyncio.run(run())
 
     def register(self) -> Any:
-        return self._call(self.publisher.register)
+        return self.call(self.publisher.register)
 
     def publish(self, *args: Any, **kwargs: Any) -> Any:
-        return self._call(self.publisher.publish, *args, **kwargs)
+        return self.call(self.publisher.publish, *args, **kwargs)
 
     def publish_many(self, calls: List[Dict[str, Any]]) -> List[Any]:
         """Publish each of ``calls`` (keyword arguments); async ones all at once."""
@@ -177,7 +178,7 @@ def test_aes_encryption(gol: StartGol, kind: str) -> None:
 def expect_refusal(client: Client, receiver: GrowlForLinux) -> None:
     with pytest.raises(gntplib.GNTPResponseError) as raised:
         client.register()
-    assert raised.value.description == 'Invalid data'
+    assert raised.value.description == 'Invalid request'
     assert receiver.applications() == []
 
 
@@ -192,6 +193,25 @@ def test_sha512_is_refused_with_its_reason(gol: StartGol, kind: str) -> None:
     """gol knows MD5, SHA1 and SHA256 only (not supported by the peer)."""
     receiver = gol(password=PASSWORD, require_password_for_local_apps='1')
     expect_refusal(Client(kind, password=PASSWORD, key_hashing='SHA512'), receiver)
+
+
+@OUR_BUG_1
+def test_a_notify_without_text_is_refused_with_its_reason(gol: StartGol, kind: str) -> None:
+    """Only a hand-made request can leave Notification-Text out (``text=None``)."""
+    receiver = gol()
+    client = Client(kind)
+    client.register()
+    request = gntplib.NotifyRequest('Interop App', gntplib.Notification('update', 'T', None))
+    if kind == 'sync':
+        send: Any = gntplib.GNTPClient('127.0.0.1', FIXED_PORT, timeout=5).process_request
+    else:
+        send = pytest.importorskip('gntplib.async_').AsyncGNTPClient(
+            '127.0.0.1', FIXED_PORT, timeout=5).process_request
+    with pytest.raises(gntplib.GNTPResponseError) as raised:
+        client.call(send, request)
+    assert raised.value.description == 'Invalid data'
+    # (gol still records it, with the text '(NULL)'.)
+    receiver.wait_for_notifications(1)
 
 
 # -- gol's own bugs: each an xfail with what it does -------------------------------------
