@@ -21,9 +21,20 @@ from typing import Any, Callable
 
 import pytest
 
-gntp_notifier = pytest.importorskip('gntp.notifier')
+from gntplib.server import ServerThread
+from tests.conftest import missing_peer
 
-from gntplib.server import ServerThread  # noqa: E402
+try:
+    import gntp.notifier as gntp_notifier
+except ImportError:  # pragma: no cover - the `test` extra installs it
+    gntp_notifier = None
+
+
+@pytest.fixture(autouse=True)
+def kfdm() -> None:
+    """kfdm's gntp is a required peer: a failure on CI when it is missing."""
+    if gntp_notifier is None:  # pragma: no cover
+        missing_peer("kfdm's gntp 1.0.3", "pip install -e '.[test]'")
 
 PASSWORD = 'kfdm-secret'
 ICON = b'\x89PNG\r\n\x1a\n' + b'\x00kfdm icon\r\n\r\nbytes'
