@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import json
 import logging
-from typing import Any, Callable, Dict, List, Optional, Set
+from typing import Any, Callable, Dict, List, Optional, Set, Tuple
 
 from tornado.ioloop import IOLoop
 
 from ..display import Display, DisplayEvent
 from ..exceptions import GNTPValidationError
-from ..requests import NotifyRequest
+from ..requests import NotifyRequest, RegisterRequest
 from .history import History, IconStore, icon_url
 
 __all__ = ['WebDisplay', 'Listener']
@@ -46,6 +46,7 @@ class WebDisplay(Display):
         self._listeners: Set[Listener] = set()
         self._pending: Dict[int, DisplayEvent] = {}   # card id -> event awaiting -CALLBACK
         self._cards_by_handle: Dict[int, int] = {}
+        self._type_icons: Dict[Tuple[str, str], Any] = {}  # (app, type) -> registered icon
         self._on_start: List[Callable[[Any], None]] = []
         self._on_close: List[Callable[[], None]] = []
 
@@ -105,12 +106,18 @@ class WebDisplay(Display):
         application with the same coalescing ID); after a REGISTER, send the new
         applications panel."""
         request = event.request
+        if isinstance(request, RegisterRequest):
+            for key in [key for key in self._type_icons if key[0] == request.app_name]:
+                del self._type_icons[key]
+            self._type_icons.update(((request.app_name, e.name), e.icon)
+                                    for e in request.events if e.icon is not None)
+            # The server updates its registry after showing the REGISTER.
+            IOLoop.current().add_callback(self._broadcast_apps)
         if not isinstance(request, NotifyRequest):
-            if event.message_type == 'REGISTER':
-                # The server updates its registry after showing the REGISTER.
-                IOLoop.current().add_callback(self._broadcast_apps)
             return
-        card = self.history.add(request, event.time, self._application_icon(request.app_name))
+        card = self.history.add(
+            request, event.time, self._application_icon(request.app_name),
+            self._type_icons.get((request.app_name, request.notification.name)))
         if event.handle is not None:
             self._pending[card['id']] = event
             self._cards_by_handle[event.handle] = card['id']

@@ -126,10 +126,11 @@ class History:
         self._coalesced: Dict[Tuple[str, str], int] = {}
         self._next_id = 1
 
-    def add(self, request: NotifyRequest, time: datetime.datetime,
-            app_icon: Any = None) -> Dict[str, Any]:
+    def add(self, request: NotifyRequest, time: datetime.datetime, app_icon: Any = None,
+            type_icon: Any = None) -> Dict[str, Any]:
         """Make the card of an accepted NOTIFY, keep it (dropping the oldest beyond
-        :attr:`size`) and return it."""
+        :attr:`size`) and return it. Without an icon of its own, the card shows the one
+        its notification type was registered with."""
         n = request.notification
         callback = n.gntp_callback
         described: Optional[Dict[str, str]] = None
@@ -142,7 +143,8 @@ class History:
         card: Dict[str, Any] = {
             'id': self._next_id, 'app': request.app_name, 'name': n.name, 'title': n.title,
             'text': n.text or '', 'priority': n.priority or 0, 'sticky': bool(n.sticky),
-            'time': _iso(time), 'icon': icon_url(n.icon, self.icons),
+            'time': _iso(time),
+            'icon': icon_url(n.icon, self.icons) or icon_url(type_icon, self.icons),
             'app_icon': icon_url(app_icon, self.icons), 'notification_id': n.id_,
             'callback': described, 'result': None, 'dismissed': False,
             'coalescing_id': n.coalescing_id,

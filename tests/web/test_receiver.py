@@ -16,7 +16,7 @@ from tornado.testing import bind_unused_port
 from tornado.websocket import WebSocketClientConnection, websocket_connect
 
 from gntplib import (
-    GNTPConnectionError, GNTPResponseError, GNTPValidationError, Resource, SocketCallback,
+    Event, GNTPConnectionError, GNTPResponseError, GNTPValidationError, Resource, SocketCallback,
 )
 from gntplib.async_ import AsyncPublisher
 from gntplib.server import GNTPServer
@@ -249,6 +249,9 @@ async def test_cards_arrive_live_with_icons_served_only_as_images(receiver):
     assert (await next_message(ws, 'card'))['card']['icon'] == 'https://example.org/i.png'
     await publisher.publish('update', 'Bad URL icon', icon='javascript:alert(1)')
     assert (await next_message(ws, 'card'))['card']['icon'] is None
+    typed = await receiver.registered(events=[Event('update', icon='https://example.org/t.png')])
+    await typed.publish('update', 'The type icon')
+    assert (await next_message(ws, 'card'))['card']['icon'] == 'https://example.org/t.png'
     ws.close()
 
     icon = await receiver.fetch('/' + first['app_icon'], TOKEN)
@@ -260,7 +263,7 @@ async def test_cards_arrive_live_with_icons_served_only_as_images(receiver):
     assert missing.code == 404
     history = json.loads((await receiver.fetch('/api/notifications', TOKEN)).body)
     assert [card['title'] for card in history['notifications']] == [
-        'First', 'URL icon', 'Bad URL icon']
+        'First', 'URL icon', 'Bad URL icon', 'The type icon']
 
 
 def test_only_raster_images_are_icons():
