@@ -1,5 +1,10 @@
-"""The Tornado transport behind :mod:`gntplib.async_`: :class:`AsyncGNTPConnection` and
-the helpers the async API shares (loop lookup, legacy callbacks, I/O error translation).
+"""The asyncio transport behind :mod:`gntplib.async_`: :class:`AsyncGNTPConnection` drives
+a :class:`~gntplib.exchange.ClientExchange` over a non-blocking socket, and the helpers the
+async API shares (loop lookup, legacy callbacks, reporting failures once).
+
+The socket is read and written directly (readiness from the loop's ``add_reader`` and
+``add_writer``), not through a Tornado ``IOStream``: after a failed write the receiver's
+answer is still in the socket to be read, as in the sync client.
 
 Private: import the public names from :mod:`gntplib.async_`.
 """
@@ -8,24 +13,23 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import socket
-import time
 import warnings
 from typing import (
-    Any, Awaitable, Callable, Coroutine, Dict, List, Optional, Set, Tuple, TypeVar,
-    Union,
+    Any, Callable, Coroutine, List, Optional, Set, Tuple, TypeVar,
 )
 
 from tornado.ioloop import IOLoop
-from tornado.iostream import IOStream, StreamClosedError
-from tornado.util import TimeoutError as TornadoTimeoutError
+from tornado.iostream import StreamClosedError
 
 from . import constants as c
-from .connections import AddrInfo, BaseGNTPConnection, FinalCallback, ip_literal_family, resolve
+from ._addresses import AddrInfo, cached, forget, remember
+from .connections import BaseGNTPConnection, FinalCallback, Message
 from .exceptions import GNTPConnectionError
+from .exchange import NEED_DATA, connection_error
 from .keys import Key
 from .models import SocketCallback
-from .wire import MessageBuffer
 
 __all__ = ['AsyncGNTPConnection']
 
@@ -34,40 +38,23 @@ logger = logging.getLogger(__name__)
 T = TypeVar('T')
 Address = Tuple[str, int]
 
-#: Everything the IOStream transport can raise for a failed or timed-out connect, write
-#: or read; translated to GNTPConnectionError in one place, :func:`_io_error`.
-_TIMEOUTS = (TimeoutError, asyncio.TimeoutError, TornadoTimeoutError)
-_IO_ERRORS = (StreamClosedError, OSError) + _TIMEOUTS
-
 #: Tasks nobody else holds (the wait for a -CALLBACK, work started by a 0.5-style call
 #: whose future is dropped): asyncio keeps only weak references to tasks.
 _background_tasks: Set['asyncio.Future[Any]'] = set()
 
-
-#: Seconds a looked-up host name is kept: a lookup costs more than a whole request.
-_NAME_TTL = 60.0
-_names: Dict[Address, Tuple[float, List[AddrInfo]]] = {}
+#: Bytes per read: responses are small (MAX_MESSAGE_SIZE).
+_RECV_SIZE = 65536
 
 
 async def _addresses(address: Address, timeout: Optional[float]) -> List[AddrInfo]:
-    """The addresses to try for ``address``, without a thread-pool lookup when possible.
-
-    IP literals need no lookup at all. A host name is looked up once in the loop's
-    executor (as Tornado's default resolver does, bounded by ``timeout``) and kept for
-    :data:`_NAME_TTL` seconds, or until a connect to it fails.
-    """
-    now = time.monotonic()
-    cached = _names.get(address)
-    if cached is not None and cached[0] > now:
-        return cached[1]
-    if ip_literal_family(address[0]) is not None:
-        infos = resolve(address)
-        _names[address] = (float('inf'), infos)
+    """The addresses to try (``gntplib._addresses``' policy); a host name not known yet is
+    looked up in the loop's executor (as Tornado's default resolver does), bounded by
+    ``timeout``."""
+    infos = cached(address)
+    if infos is not None:
         return infos
     lookup = asyncio_loop_of().getaddrinfo(*address, type=socket.SOCK_STREAM)
-    infos = await asyncio.wait_for(lookup, timeout)
-    _names[address] = (now + _NAME_TTL, infos)
-    return infos
+    return remember(address, await asyncio.wait_for(lookup, timeout))
 
 
 def _keep(task: 'asyncio.Future[T]') -> 'asyncio.Future[T]':
@@ -86,7 +73,20 @@ def asyncio_loop_of(io_loop: Optional[IOLoop] = None) -> asyncio.AbstractEventLo
     return loop
 
 
-def _start(coro: Coroutine[Any, Any, T]) -> 'asyncio.Future[T]':
+class _ReportedTask(asyncio.Task[Any]):
+    """A task whose failure, if nobody ever retrieves it, is logged once at WARNING (not
+    asyncio's "Task exception was never retrieved" with its traceback)."""
+
+    what = 'GNTP request'
+
+    def __del__(self) -> None:
+        if self.done() and not self.cancelled() and self._log_traceback:
+            self._log_traceback = False
+            logger.warning('%s failed and nobody awaited it: %s', self.what,
+                           self.exception())
+
+
+def _start(coro: Coroutine[Any, Any, T], what: str = 'GNTP request') -> 'asyncio.Future[T]':
     # IOLoop.current() is looked up at call time, not when the client was made: a call
     # made before the loop starts (0.5 style) and an await inside asyncio.run() both land
     # on the loop that will run them.
@@ -94,7 +94,10 @@ def _start(coro: Coroutine[Any, Any, T]) -> 'asyncio.Future[T]':
         loop = asyncio.get_running_loop()
     except RuntimeError:  # called before the loop runs
         loop = asyncio_loop_of()
-    return _keep(loop.create_task(coro))
+    task: 'asyncio.Future[T]' = _ReportedTask(coro, loop=loop)
+    if what != _ReportedTask.what:
+        task.what = what  # type: ignore[attr-defined]
+    return _keep(task)
 
 
 def _warn_io_loop(io_loop: Any, where: str) -> None:
@@ -106,16 +109,14 @@ def _warn_io_loop(io_loop: Any, where: str) -> None:
 def _attach_legacy_callback(future: 'asyncio.Future[T]',
                             callback: Optional[Callable[[T], Any]],
                             what: str = 'GNTP request') -> 'asyncio.Future[T]':
-    """Call ``callback`` with the future's result on success; log a failure at ERROR."""
+    """Call ``callback`` with the future's result on success. A failure is the future's
+    to report: to whoever awaits it, else logged once when the future is dropped."""
     if callback is None:
         return future
 
     def done(f: 'asyncio.Future[T]') -> None:
-        if f.cancelled():
-            return
-        exc = f.exception()
-        if exc is not None:
-            logger.error('%s failed: %s', what, exc, exc_info=exc)
+        # Read without retrieving: a failure stays the awaiter's (or the drop's) to report.
+        if f.cancelled() or getattr(f, '_exception', None) is not None:
             return
         try:
             callback(f.result())
@@ -136,21 +137,25 @@ def _reason(exc: BaseException) -> str:
     return str(exc) or type(exc).__name__
 
 
-def _io_error(address: Address, doing: str, exc: BaseException,
-              timed_out: bool = False) -> GNTPConnectionError:
-    """The :class:`GNTPConnectionError` for what Tornado or the OS raised while ``doing``."""
-    if timed_out or isinstance(exc, _TIMEOUTS):
-        return GNTPConnectionError(f'{address[0]}:{address[1]}: timed out {doing}')
-    return GNTPConnectionError(f'{address[0]}:{address[1]}: {doing} failed: {_reason(exc)}')
+def _why(exc: BaseException) -> Tuple[str, bool]:
+    """What the socket or the loop raised, as (reason, timed out): the one translation of
+    I/O errors in the async transport."""
+    return _reason(exc), isinstance(exc, (socket.timeout, asyncio.TimeoutError))
+
+
+def _wake(waiter: 'asyncio.Future[None]') -> None:
+    if not waiter.done():
+        waiter.set_result(None)
 
 
 class AsyncGNTPConnection(BaseGNTPConnection):
-    """A GNTP connection over a Tornado ``IOStream``.
+    """A GNTP connection over a non-blocking socket on the asyncio loop.
 
-    The exchange (parse ``-OK``, wait for a ``-CALLBACK`` or close) is
-    :class:`~gntplib.connections.BaseGNTPConnection`'s; this class only connects, writes
-    and reads. :meth:`read_message` returns a future that completes once ``callback`` has
-    run; whatever it raises (``-ERROR``, bad bytes, I/O errors) is that future's exception.
+    The conversation is :class:`~gntplib.exchange.ClientExchange`'s, reached through
+    :class:`~gntplib.connections.BaseGNTPConnection`'s hooks; this class only connects,
+    writes and reads. :meth:`read_message` returns a future that completes once
+    ``callback`` has run; whatever it raises (``-ERROR``, bad bytes, I/O errors) is that
+    future's exception.
 
     ``timeout`` bounds connecting, writing and reading each response (a deadline for the
     whole response, however slowly its bytes arrive). The wait for a
@@ -163,7 +168,7 @@ class AsyncGNTPConnection(BaseGNTPConnection):
         timeout: Seconds for connect, for write and for each whole response; ``None`` for
             no limit.
         final_callback: Called with the ``-OK`` response.
-        socket_callback: Run on the IOLoop when the ``-CALLBACK`` arrives.
+        socket_callback: Run on the loop when the ``-CALLBACK`` arrives.
         io_loop: Ignored.
         key: The request's key (for encrypted responses).
         callback_timeout: Seconds to wait for a ``-CALLBACK`` after ``-OK``.
@@ -182,22 +187,24 @@ class AsyncGNTPConnection(BaseGNTPConnection):
                  key: Optional[Key] = None, callback_timeout: Optional[float] = None,
                  max_response_size: int = c.MAX_MESSAGE_SIZE) -> None:
         _warn_io_loop(io_loop, 'AsyncGNTPConnection')
-        super().__init__(final_callback, socket_callback, key)
+        super().__init__(final_callback, socket_callback, key,
+                         max_response_size=max_response_size,
+                         peer=f'{address[0]}:{address[1]}')
         self.address = address
         self.timeout = timeout
         self.callback_timeout = callback_timeout
-        self.buffer = MessageBuffer(max_response_size)
-        self.stream: Optional[IOStream] = None
-        #: The loop the connection runs on; bound by the first step with a deadline.
-        self._loop: Optional[asyncio.AbstractEventLoop] = None
+        self.sock: Optional[socket.socket] = None
+        #: The loop that reports the socket's readiness (Tornado's selector loop, which
+        #: has ``add_reader`` even where the asyncio loop is a Proactor).
+        self._selector: Any = None
         #: When the step under way (connect, write, read) must end; ``None``: no limit.
         self._deadline: Optional[float] = None
         self._timer: Optional[asyncio.TimerHandle] = None
-        #: Whether the deadline of the step under way passed.
-        self._timed_out = False
+        #: The readiness the step under way awaits; the deadline fails it.
+        self._waiter: Optional['asyncio.Future[None]'] = None
 
     async def connect(self) -> None:
-        """Open the stream, trying each address of the host in turn; each attempt is
+        """Open the socket, trying each address of the host in turn; each attempt is
         bounded by ``timeout`` (as in the sync client and ``socket.create_connection``).
 
         Raises:
@@ -206,123 +213,77 @@ class AsyncGNTPConnection(BaseGNTPConnection):
         try:
             candidates = await _addresses(self.address, self.timeout)
         except (OSError, asyncio.TimeoutError) as exc:
-            raise _io_error(self.address, 'connecting', exc) from exc
+            raise connection_error(self.exchange.peer, 'connecting', *_why(exc)) from exc
+        io_loop = IOLoop.current()
+        self._selector = getattr(io_loop, 'selector_loop', None) or asyncio_loop_of(io_loop)
         error: BaseException = OSError('no address')
         for family, type_, proto, _, sockaddr in candidates:
             try:
-                self.stream = IOStream(socket.socket(family, type_, proto))
+                self.sock = socket.socket(family, type_, proto)
+                self.sock.setblocking(False)
                 self._arm(self.timeout)
-                await self.stream.connect(sockaddr)
+                try:
+                    self.sock.connect(sockaddr)
+                except (BlockingIOError, InterruptedError):
+                    await self._ready(write=True)
+                    code = self.sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+                    if code:
+                        raise OSError(code, os.strerror(code))
                 return
-            except _IO_ERRORS as exc:
+            except OSError as exc:
                 error = exc
                 self.close()
             finally:
-                self._disarm()
-        _names.pop(self.address, None)  # the host may have moved: look it up again next time
-        raise _io_error(self.address, 'connecting', error, self._timed_out) from error
+                self._deadline = None
+        forget(self.address)  # the host may have moved: look it up again next time
+        raise connection_error(self.exchange.peer, 'connecting', *_why(error)) from error
 
-    async def write_message(self, message: Union[bytes, List[bytes]]) -> None:  # type: ignore[override]
-        """Write every byte of ``message`` (bytes, or a list of byte strings).
+    async def write_message(self, message: Message) -> None:  # type: ignore[override]
+        """Write every byte of ``message`` (bytes, or the parts of one message).
 
         Raises:
-            GNTPConnectionError: If writing fails or takes longer than ``timeout``.
+            GNTPConnectionError: If writing fails or takes longer than ``timeout`` (unless
+                the receiver had answered: then reading gives its answer).
         """
-        if self.stream is None:
-            raise GNTPConnectionError(f'{self.address[0]}:{self.address[1]}: '
-                                      'the connection is closed')
-        parts = [message] if isinstance(message, (bytes, bytearray)) else message
+        if self.sock is None:
+            raise GNTPConnectionError(f'{self.exchange.peer}: the connection is closed')
+        sock = self.sock
         self._arm(self.timeout)
         try:
-            written: Optional[Awaitable[None]] = None
-            for part in parts:
-                written = self.stream.write(part)
-            if written is not None:
-                await written
-        except _IO_ERRORS as exc:
-            raise _io_error(self.address, 'sending', exc, self._timed_out) from exc
+            for chunk in self.exchange.send(message):
+                view = memoryview(chunk)
+                while view:
+                    try:
+                        view = view[sock.send(view):]
+                    except (BlockingIOError, InterruptedError):
+                        await self._ready(write=True)
+        except OSError as exc:
+            raise self.exchange.send_failed(*_why(exc)) from exc
         finally:
-            self._disarm()
-
-    # A step's timeout closes the stream, which fails whatever is awaiting it. One timer
-    # per connection follows the deadline of the step under way: a fast exchange
-    # schedules it once, instead of a timer (and a timeout future) per await.
-    def _arm(self, timeout: Optional[float]) -> None:
-        """Start a step (connect, write, read) that must end within ``timeout`` seconds."""
-        self._timed_out = False
-        if timeout is None:
             self._deadline = None
-            return
-        loop = self._loop = self._loop or asyncio_loop_of()
-        self._deadline = loop.time() + max(timeout, 0.0)
-        if self._timer is not None and self._timer.when() > self._deadline:
-            self._timer.cancel()  # the new deadline comes first
-            self._timer = None
-        if self._timer is None:
-            self._timer = loop.call_at(self._deadline, self._check_deadline)
-
-    def _disarm(self) -> None:
-        """End the step under way: its deadline no longer applies."""
-        self._deadline = None
-
-    def _check_deadline(self) -> None:
-        self._timer = None
-        loop = self._loop
-        if self._deadline is None or loop is None:
-            return
-        if loop.time() < self._deadline:  # a later step moved the deadline on
-            self._timer = loop.call_at(self._deadline, self._check_deadline)
-            return
-        self._timed_out = True
-        if self.stream is not None:
-            self.stream.close()
 
     def read_message(  # type: ignore[override]
             self, callback: Callable[[bytes], None]) -> 'asyncio.Future[None]':
-        """Read one message, then call ``callback`` with it on the IOLoop.
+        """Read one message, then call ``callback`` with it on the loop.
 
         Returns:
             A future that completes after ``callback`` returned, with its exception if it
-            (or the read) failed. The wait for a ``-CALLBACK`` also logs its failure, since
-            nobody awaits it.
+            (or the read) failed. The wait for a ``-CALLBACK`` logs its failure instead,
+            since nobody awaits it.
         """
-        waiting_for_callback = self.waiting_for_callback
-        task = asyncio.ensure_future(self._read_then(callback, waiting_for_callback))
-        if waiting_for_callback:
+        task = asyncio.ensure_future(self._read_then(callback))
+        if self.waiting_for_callback:
             _keep(task).add_done_callback(self._log_callback_failure)
         return task
 
-    async def _read_then(self, callback: Callable[[bytes], None],
-                         waiting_for_callback: bool) -> None:
+    async def _read_then(self, callback: Callable[[bytes], None]) -> None:
         try:
-            if waiting_for_callback:
-                message = await self._read_callback()
-                if message is None:
-                    return
-            else:
-                message = await self._read(self.timeout, 'reading the response')
-                if message is None:
-                    raise GNTPConnectionError(f'{self.address[0]}:{self.address[1]}: the '
-                                              'server closed the connection without answering')
-            callback(message)
+            message = await self._read()
+            if message is not None:
+                callback(message)
         except BaseException:
             self.close()
             raise
-
-    async def _read_callback(self) -> Optional[bytes]:
-        try:
-            message = await self._read(self.callback_timeout, 'waiting for the callback')
-        except GNTPConnectionError as exc:
-            # A server that closes, or says nothing for callback_timeout, had nothing to
-            # report (gntp-protocol §6.2).
-            if self.buffer.pending == 0 and isinstance(exc.__cause__, _IO_ERRORS):
-                logger.debug('no socket callback from %s:%s: %s', *self.address, exc)
-                message = None
-            else:
-                raise
-        if message is None:
-            self.close()
-        return message
 
     @staticmethod
     def _log_callback_failure(task: 'asyncio.Future[None]') -> None:
@@ -330,39 +291,100 @@ class AsyncGNTPConnection(BaseGNTPConnection):
             logger.error('GNTP socket callback failed: %s', task.exception(),
                          exc_info=task.exception())
 
-    async def _read(self, timeout: Optional[float], doing: str) -> Optional[bytes]:
-        # ``timeout`` bounds the whole message, not each read: a server dripping one byte
-        # (or one CR LF) at a time must not hold the call open any longer than that.
-        self._arm(timeout)
+    async def _read(self) -> Optional[bytes]:
+        exchange = self.exchange
+        self._arm(exchange.timeout(self.timeout, self.callback_timeout))
         try:
             while True:
-                message = self.buffer.next_message()
-                if message is not None or self.buffer.closed:
+                message = exchange.next_message()
+                if message is not NEED_DATA:
+                    if not isinstance(message, bytes):
+                        self.close()
+                        return None
                     return message
-                if self.stream is None:
-                    return None
+                sock = self.sock
+                if sock is None:  # closed under us: the stream ended
+                    exchange.receive_data(b'')
+                    continue
                 try:
-                    data = await self.stream.read_bytes(65536, partial=True)
-                except StreamClosedError as exc:
-                    if exc.real_error is not None or self._timed_out:
-                        raise
-                    data = b''  # a clean end of stream
-                self.buffer.feed(data)
-        except _IO_ERRORS as exc:
-            raise _io_error(self.address, doing, exc, self._timed_out) from exc
+                    try:
+                        data = sock.recv(_RECV_SIZE)
+                    except (BlockingIOError, InterruptedError):
+                        await self._ready(write=False)
+                        continue
+                except OSError as exc:
+                    error = exchange.read_failed(*_why(exc))
+                    if error is None:
+                        self.close()
+                        return None
+                    raise error from exc
+                exchange.receive_data(data)
         finally:
-            self._disarm()
+            self._deadline = None
+
+    # One timer per connection follows the deadline of the step under way: a fast
+    # exchange schedules it once, instead of a timer (and a timeout future) per wait.
+    def _arm(self, timeout: Optional[float]) -> None:
+        """Start a step (connect, write, read) that must end within ``timeout`` seconds."""
+        if timeout is None:
+            self._deadline = None
+            return
+        loop = asyncio_loop_of()
+        self._deadline = loop.time() + max(timeout, 0.0)
+        if self._timer is not None and self._timer.when() > self._deadline:
+            self._timer.cancel()  # the new deadline comes first
+            self._timer = None
+        if self._timer is None:
+            self._timer = loop.call_at(self._deadline, self._check_deadline)
+
+    def _check_deadline(self) -> None:
+        self._timer = None
+        deadline = self._deadline
+        if deadline is None:
+            return
+        loop = asyncio_loop_of()
+        if loop.time() < deadline:  # a later step moved the deadline on
+            self._timer = loop.call_at(deadline, self._check_deadline)
+            return
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_exception(socket.timeout('timed out'))
+
+    async def _ready(self, write: bool) -> None:
+        """Wait until the socket can be written (or read), or the deadline passes."""
+        assert self.sock is not None
+        if self._deadline is not None and asyncio_loop_of().time() >= self._deadline:
+            raise socket.timeout('timed out')
+        fd = self.sock.fileno()
+        selector = self._selector
+        waiter = self._waiter = asyncio_loop_of().create_future()
+        if write:
+            selector.add_writer(fd, _wake, waiter)
+        else:
+            selector.add_reader(fd, _wake, waiter)
+        try:
+            await waiter
+        finally:
+            self._waiter = None
+            if self.sock is not None:
+                (selector.remove_writer if write else selector.remove_reader)(fd)
 
     def close(self) -> None:
-        """Close the stream (idempotent)."""
+        """Close the socket (idempotent); a wait under way fails."""
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
-        if self.stream is not None:
-            stream, self.stream = self.stream, None
-            stream.close()
+        if self.sock is not None:
+            sock, self.sock = self.sock, None
+            waiter = self._waiter
+            if waiter is not None:
+                self._selector.remove_reader(sock.fileno())
+                self._selector.remove_writer(sock.fileno())
+                if not waiter.done():
+                    waiter.set_exception(OSError('the connection was closed'))
+            sock.close()
 
     @property
     def closed(self) -> bool:
-        """Whether the stream has been closed (or never opened)."""
-        return self.stream is None or self.stream.closed()
+        """Whether the socket has been closed (or never opened)."""
+        return self.sock is None

@@ -36,7 +36,7 @@ from ._async_io import (
 )
 from .ciphers import Algorithm as CipherAlgorithm
 from .connections import FinalCallback, GNTPClient
-from .exceptions import GNTPResourceError, GNTPValidationError
+from .exceptions import GNTPConnectionError, GNTPResourceError, GNTPValidationError
 from .keys import Algorithm as KeyAlgorithm
 from .lib import EventDef, Publisher, Subscriber, _deprecated
 from .models import Icon, Resource, SocketCallback, URLCallback
@@ -106,7 +106,8 @@ class AsyncGNTPClient(GNTPClient):
         Args:
             request: The request to send.
             callback: Legacy completion callback, called with the response on success
-                (on failure it is not called and the error is logged at ERROR).
+                (on failure it is not called; the future has the error, and a failure
+                nobody awaits is logged once at WARNING).
             **kwargs: ``socket_callback``, passed to the connection.
 
         Returns:
@@ -134,17 +135,30 @@ class AsyncGNTPClient(GNTPClient):
                                            **self._connection_options())
         try:
             await connection.connect()
-            await connection.write_message(message)
-            if type(connection).read_message is AsyncGNTPConnection.read_message:
-                # What read_message would run as a task, awaited in place: one task less
-                # per request, ~7% of an async publish's instructions (benchmarks/README.md).
-                await connection._read_then(connection.on_ok_message, False)
+            try:
+                await connection.write_message(message)
+            except GNTPConnectionError as write_error:
+                # A server may answer before it has read everything, then close (§6.1):
+                # its answer explains the failed write better than the write error.
+                try:
+                    await self._read_answer(connection)
+                except GNTPConnectionError:
+                    raise write_error from write_error.__cause__
             else:
-                await connection.read_message(connection.on_ok_message)
+                await self._read_answer(connection)
         except BaseException:
             connection.close()
             raise
         return responses[0]
+
+    @staticmethod
+    async def _read_answer(connection: Any) -> None:
+        if type(connection).read_message is AsyncGNTPConnection.read_message:
+            # What read_message would run as a task, awaited in place: one task less
+            # per request, ~7% of an async publish's instructions (benchmarks/README.md).
+            await connection._read_then(connection.on_ok_message)
+        else:
+            await connection.read_message(connection.on_ok_message)
 
 
 def _safe_url(url: str) -> str:
@@ -306,7 +320,7 @@ def fetch_async_resources_in_parallel(
        ``io_loop`` is ignored.
     """
     _warn_io_loop(io_loop, 'fetch_async_resources_in_parallel()')
-    future = _start(_fetch_all(list(async_resources), timeout))
+    future = _start(_fetch_all(list(async_resources), timeout), 'resource fetch')
     return _attach_legacy_callback(future, callback, 'resource fetch')
 
 

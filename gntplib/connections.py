@@ -1,26 +1,30 @@
-"""Moving GNTP messages over blocking sockets, and the client that drives it.
+"""The blocking-socket client: :class:`GNTPClient` and its transport :class:`GNTPConnection`.
 
-:class:`BaseGNTPConnection` holds the exchange (what follows ``-OK``, when to wait for a
-``-CALLBACK``, when to close), written once against ``write_message``, ``read_message`` and
-``close``; :class:`GNTPConnection` implements those on a blocking socket and
-``gntplib.async_`` on a Tornado ``IOStream``.
+The conversation itself (what to write, what each answer means, what the end of the stream
+or a failed write means, which deadline applies) is :class:`~gntplib.exchange.ClientExchange`'s.
+:class:`BaseGNTPConnection` is gntplib 0.5's connection interface as an adapter over it:
+``on_ok_message`` and ``on_callback_message`` hand each answer to the exchange, and a custom
+``connection_class`` implementing ``write_message``, ``read_message`` and ``close`` still
+works. :class:`GNTPConnection` drives the exchange over a blocking socket; ``gntplib.async_``
+over asyncio.
 """
 
 from __future__ import annotations
 
-import functools
 import logging
 import socket
 import time
-from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple, Type, Union
+from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple, Type, Union
 
 from . import constants as c
+from ._addresses import AddrInfo, cached, forget, ip_literal_family, remember
 from .ciphers import Algorithm as CipherAlgorithm
 from .exceptions import GNTPConnectionError
+from .exchange import CALLBACK, NEED_DATA, ClientExchange, connection_error
 from .keys import Algorithm as KeyAlgorithm, Key
 from .models import SocketCallback
 from .packers import MessagePackerFactory
-from .requests import BaseRequest, Response, parse_response
+from .requests import BaseRequest, Response
 from .wire import MessageBuffer
 
 __all__ = ['BaseGNTPConnection', 'GNTPConnection', 'GNTPClient', 'generate_messages',
@@ -30,57 +34,64 @@ logger = logging.getLogger(__name__)
 
 FinalCallback = Callable[[Response], Any]
 Address = Tuple[str, int]
-#: ``(family, type, proto, canonname, sockaddr)``, as ``socket.getaddrinfo`` gives them.
-AddrInfo = Tuple[Any, Any, int, str, Any]
+Message = Union[bytes, Sequence[bytes]]
 
 
 class BaseGNTPConnection:
-    """The request/response exchange, independent of the transport.
+    """gntplib 0.5's connection interface, over a :class:`~gntplib.exchange.ClientExchange`.
 
-    Subclasses implement :meth:`write_message`, :meth:`read_message` and :meth:`close`.
+    Subclasses implement :meth:`write_message`, :meth:`read_message` and :meth:`close`; the
+    client writes the request, then calls ``read_message(on_ok_message)``.
 
     Args:
         final_callback: Called with the ``-OK`` :class:`~gntplib.requests.Response`.
         socket_callback: A :class:`~gntplib.SocketCallback` to run when the ``-CALLBACK``
             arrives; without one the connection closes after ``-OK``.
         key: The request's key, to read responses a server encrypted.
+        max_response_size: Largest response accepted, in bytes.
+        peer: ``host:port``, named in error messages.
     """
 
     def __init__(self, final_callback: Optional[FinalCallback] = None,
                  socket_callback: Optional[SocketCallback] = None,
-                 key: Optional[Key] = None) -> None:
+                 key: Optional[Key] = None, *, max_response_size: int = c.MAX_MESSAGE_SIZE,
+                 peer: str = '') -> None:
         self.final_callback = final_callback
         self.socket_callback = socket_callback
         self.key = key
-        #: True while waiting for a ``-CALLBACK`` after the ``-OK``.
-        self.waiting_for_callback = False
+        #: The conversation's rules and state.
+        self.exchange = ClientExchange(key, socket_callback is not None, max_response_size,
+                                       peer)
+
+    @property
+    def waiting_for_callback(self) -> bool:
+        """True while waiting for a ``-CALLBACK`` after the ``-OK``."""
+        return self.exchange.waiting_for == CALLBACK
 
     def on_ok_message(self, message: bytes) -> None:
-        """Handle the first response: parse it as ``-OK`` (raising on ``-ERROR``), then
-        wait for the callback or close, and pass the response to ``final_callback``."""
+        """Handle the first response: the ``-OK`` (raising on ``-ERROR``); then wait for the
+        callback or close, and pass the response to ``final_callback``."""
         try:
-            response = parse_response(message, c.RESPONSE_OK, self.key)
+            ok = self.exchange.handle_ok(message)
         except Exception:
             self.close()
             raise
-        if self.socket_callback is not None:
-            self.waiting_for_callback = True
-        else:
+        waiting = self.waiting_for_callback
+        if not waiting:
             self.close()
         if self.final_callback is not None:
-            self.final_callback(response)
-        if self.socket_callback is not None:
+            self.final_callback(ok.response)
+        if waiting:
             self.read_message(self.on_callback_message)
 
     def on_callback_message(self, message: bytes) -> None:
         """Handle the ``-CALLBACK``: close, then run the socket callback's handler."""
-        self.waiting_for_callback = False
         self.close()
-        response = parse_response(message, c.RESPONSE_CALLBACK, self.key)
+        callback = self.exchange.handle_callback(message)
         if self.socket_callback is not None:
-            self.socket_callback(response)
+            self.socket_callback(callback.response)
 
-    def write_message(self, message: bytes) -> None:
+    def write_message(self, message: Message) -> None:
         """Send ``message`` to the server."""
         raise NotImplementedError
 
@@ -93,46 +104,30 @@ class BaseGNTPConnection:
         raise NotImplementedError
 
 
-def _connection_error(address: Address, doing: str, exc: OSError) -> GNTPConnectionError:
-    """Translate what a socket raised into the one error users see (``from exc`` keeps it)."""
-    if isinstance(exc, socket.timeout):
-        return GNTPConnectionError(f'{address[0]}:{address[1]}: timed out {doing}')
-    reason = exc.strerror or str(exc) or type(exc).__name__
-    return GNTPConnectionError(f'{address[0]}:{address[1]}: {doing} failed: {reason}')
+def _why(exc: OSError) -> Tuple[str, bool]:
+    """What a socket raised, as (reason, timed out): the one translation of I/O errors."""
+    return exc.strerror or str(exc) or type(exc).__name__, isinstance(exc, socket.timeout)
 
 
-#: Messages up to this size are joined and sent with one ``sendall``.
-_JOIN_LIMIT = 256 * 1024
 #: Bytes per recv(): responses are small (MAX_MESSAGE_SIZE), so one read usually has it all.
 _RECV_SIZE = 4096
 
 
-@functools.lru_cache(maxsize=256)
-def ip_literal_family(host: str) -> Optional[int]:
-    """``AF_INET`` or ``AF_INET6`` when ``host`` is an IP address literal, else ``None``."""
-    for family in (socket.AF_INET, socket.AF_INET6):
-        try:
-            socket.inet_pton(family, host)
-        except (OSError, ValueError):
-            continue
-        return family
-    return None
-
-
 def resolve(address: Address) -> List[AddrInfo]:
-    """The addresses to try for ``(host, port)``; IP literals need no lookup.
+    """The addresses to try for ``(host, port)`` (the policy of ``gntplib._addresses``:
+    IP literals need no lookup, a host name's addresses are kept for a minute).
 
     Raises:
         GNTPConnectionError: If the host name cannot be resolved.
     """
-    host, port = address
-    family = ip_literal_family(host)
-    if family is not None:
-        return [(family, socket.SOCK_STREAM, 0, '', (host, port))]
+    infos = cached(address)
+    if infos is not None:
+        return infos
     try:
-        return socket.getaddrinfo(host, port, 0, socket.SOCK_STREAM)
+        return remember(address, socket.getaddrinfo(*address, 0, socket.SOCK_STREAM))
     except OSError as exc:
-        raise _connection_error(address, 'resolving', exc) from exc
+        raise connection_error(f'{address[0]}:{address[1]}', 'resolving', *_why(exc)) \
+            from exc
 
 
 def _connect(candidates: List[AddrInfo], timeout: Optional[float]) -> socket.socket:
@@ -151,7 +146,7 @@ def _connect(candidates: List[AddrInfo], timeout: Optional[float]) -> socket.soc
 
 
 class GNTPConnection(BaseGNTPConnection):
-    """A blocking-socket connection to a GNTP server.
+    """A blocking-socket connection to a GNTP server: drives the exchange.
 
     The ``timeout`` bounds connecting, sending and each whole response. The wait for
     a ``-CALLBACK`` after ``-OK`` is bounded by ``callback_timeout`` instead (a human may
@@ -181,31 +176,27 @@ class GNTPConnection(BaseGNTPConnection):
                  callback_timeout: Optional[float] = c.DEFAULT_CALLBACK_TIMEOUT,
                  max_response_size: int = c.MAX_MESSAGE_SIZE,
                  addrinfo: Optional[List[AddrInfo]] = None) -> None:
-        super().__init__(final_callback, socket_callback, key)
+        peer = f'{address[0]}:{address[1]}'
+        super().__init__(final_callback, socket_callback, key,
+                         max_response_size=max_response_size, peer=peer)
         self.address = address
         self.timeout = timeout
         self.callback_timeout = callback_timeout
-        self.buffer = MessageBuffer(max_response_size)
         self.sock: Optional[socket.socket] = None
         try:
             self.sock = _connect(addrinfo or resolve(address), timeout)
         except OSError as exc:
-            raise _connection_error(address, 'connecting', exc) from exc
+            forget(address)  # the host may have moved: look it up again next time
+            raise connection_error(peer, 'connecting', *_why(exc)) from exc
 
-    def write_message(self, message: Union[bytes, List[bytes]]) -> None:
-        """Send every byte of ``message`` (bytes, or a list of byte strings)."""
+    def write_message(self, message: Message) -> None:
+        """Send every byte of ``message`` (bytes, or the parts of one message)."""
         assert self.sock is not None, 'connection is closed'
-        if isinstance(message, (bytes, bytearray)):
-            parts: List[bytes] = [message]
-        elif sum(map(len, message)) <= _JOIN_LIMIT:
-            parts = [b''.join(message)]  # one syscall beats several for a small message
-        else:
-            parts = message  # large resources are sent as they are, not copied
         try:
-            for part in parts:
-                self.sock.sendall(part)
+            for chunk in self.exchange.send(message):
+                self.sock.sendall(chunk)
         except OSError as exc:
-            raise _connection_error(self.address, 'sending', exc) from exc
+            raise self.exchange.send_failed(*_why(exc)) from exc
 
     def read_message(self, callback: Callable[[bytes], None]) -> None:
         """Read one message and call ``callback`` with it.
@@ -213,52 +204,41 @@ class GNTPConnection(BaseGNTPConnection):
         While waiting for a ``-CALLBACK``, end of stream or ``callback_timeout`` ends the
         wait quietly: the server had nothing to report.
         """
-        if self.waiting_for_callback:
-            message = self._read_callback()
-            if message is None:
-                self.close()
-                return
-        else:
-            message = self._read(self.timeout, 'reading the response')
-            if message is None:
-                self.close()
-                raise GNTPConnectionError(f'{self.address[0]}:{self.address[1]}: the server '
-                                          'closed the connection without answering')
+        message = self._read()
+        if message is None:
+            self.close()
+            return
         callback(message)
 
-    def _read_callback(self) -> Optional[bytes]:
-        try:
-            return self._read(self.callback_timeout, 'waiting for the callback')
-        except GNTPConnectionError as exc:
-            if self.buffer.pending == 0 and isinstance(exc.__cause__, (socket.timeout, OSError)):
-                logger.debug('no socket callback from %s:%s: %s', *self.address, exc)
-                return None
-            raise
-
-    def _read(self, timeout: Optional[float], doing: str) -> Optional[bytes]:
-        sock, buffer = self.sock, self.buffer
-        if sock is None:
-            return buffer.next_message()
-        try:
-            if sock.gettimeout() != timeout:  # settimeout() costs syscalls even when unchanged
-                sock.settimeout(timeout)
-            # ``timeout`` bounds the whole message, not each recv(): a server dripping one
-            # byte (or one CR LF) at a time must not hold the call open any longer.
-            deadline = None if timeout is None else time.monotonic() + timeout
-            reads = 0
-            while True:
-                message = buffer.next_message()
-                if message is not None or buffer.closed:
-                    return message
+    def _read(self) -> Optional[bytes]:
+        exchange, sock = self.exchange, self.sock
+        # The deadline bounds the whole message, not each recv(): a server dripping one
+        # byte (or one CR LF) at a time must not hold the call open any longer.
+        timeout = exchange.timeout(self.timeout, self.callback_timeout)
+        deadline = None if timeout is None else time.monotonic() + timeout
+        reads = 0
+        while True:
+            message = exchange.next_message()
+            if message is not NEED_DATA:
+                return message if isinstance(message, bytes) else None
+            if sock is None:  # closed under us (a handler closed it): the stream ended
+                exchange.receive_data(b'')
+                continue
+            try:
                 if reads and deadline is not None:
-                    remaining = deadline - time.monotonic()
-                    if remaining <= 0:
+                    timeout = deadline - time.monotonic()
+                    if timeout <= 0:
                         raise socket.timeout('timed out')
-                    sock.settimeout(remaining)
+                if sock.gettimeout() != timeout:  # settimeout() costs syscalls
+                    sock.settimeout(timeout)
                 reads += 1
-                buffer.feed(sock.recv(_RECV_SIZE))
-        except OSError as exc:
-            raise _connection_error(self.address, doing, exc) from exc
+                data = sock.recv(_RECV_SIZE)
+            except OSError as exc:
+                error = exchange.read_failed(*_why(exc))
+                if error is None:
+                    return None
+                raise error from exc
+            exchange.receive_data(data)
 
     def close(self) -> None:
         """Close the socket (idempotent)."""
@@ -303,10 +283,10 @@ def generate_messages(sock: socket.socket, buffer_size: int = 1024,
             buffer.feed(sock.recv(buffer_size))
         except OSError as exc:
             try:
-                address = sock.getpeername()[:2]
+                peer = '{}:{}'.format(*sock.getpeername()[:2])
             except OSError:
-                address = ('?', 0)
-            raise _connection_error(address, 'reading', exc) from exc
+                peer = '?:0'
+            raise connection_error(peer, 'reading', *_why(exc)) from exc
 
 
 class GNTPClient:
@@ -352,9 +332,6 @@ class GNTPClient:
         if connection_class is not None:
             self.connection_class = connection_class
         self.packer_factory = MessagePackerFactory(password, key_hashing, encryption)
-        # The host is looked up once, and again only after a failed connect: a lookup
-        # costs more than the rest of a request's Python work.
-        self._addrinfo: Optional[List[AddrInfo]] = None
 
     def process_request(self, request: BaseRequest, callback: Optional[FinalCallback] = None,
                         **kwargs: Any) -> Response:
@@ -372,7 +349,12 @@ class GNTPClient:
         Raises:
             GNTPConnectionError: Connect, send or read failed or timed out.
             GNTPAuthenticationError: The server answered ``-ERROR`` 400.
-            GNTPResponseError: Any other ``-ERROR``, or a malformed response.
+            GNTPResponseError: Any other ``-ERROR``, however loosely framed: its
+                ``description`` is the receiver's text, its ``error_code`` the receiver's
+                code, or ``None`` when it sent none. Also when the server answered
+                ``-ERROR`` before it read the whole request, then closed (the failed
+                write is then not what is raised).
+            GNTPProtocolError: The response is not GNTP (a :class:`GNTPResponseError`).
         """
         packer = self.packer_factory.create()
         message = packer.pack_parts(request)
@@ -410,17 +392,8 @@ class GNTPClient:
 
     def _connect(self, final_callback: FinalCallback, socket_callback: Optional[SocketCallback],
                  key: Optional[Key]) -> Any:
-        options = self._connection_options()
-        if self.connection_class is GNTPConnection:
-            if self._addrinfo is None:
-                self._addrinfo = resolve(self.address)
-            options['addrinfo'] = self._addrinfo
-        try:
-            return self.connection_class(self.address, self.timeout, final_callback,
-                                         socket_callback, key=key, **options)
-        except GNTPConnectionError:
-            self._addrinfo = None  # the host may have moved: look it up again next time
-            raise
+        return self.connection_class(self.address, self.timeout, final_callback,
+                                     socket_callback, key=key, **self._connection_options())
 
     def __repr__(self) -> str:
         return (f'<{type(self).__name__} address={self.address[0]}:{self.address[1]} '

@@ -8,7 +8,7 @@ import importlib
 import pytest
 
 MODULES = ['constants', 'keys', 'ciphers', 'models', 'requests', 'reader', 'packers', 'lib',
-           'connections']
+           'connections', 'exchange']
 
 
 @pytest.mark.parametrize('name', MODULES)

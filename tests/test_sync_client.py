@@ -4,16 +4,14 @@ from __future__ import annotations
 
 import hashlib
 import os
-import threading
-import time
 from typing import List
 
 import pytest
 
 import gntplib
 from gntplib import (
-    Event, GNTPAuthenticationError, GNTPConnectionError, GNTPError, GNTPResponseError,
-    GNTPValidationError, Publisher, Resource, SocketCallback, Subscriber,
+    Event, GNTPConnectionError, GNTPError, GNTPResponseError,
+    GNTPValidationError, Publisher, Resource, Subscriber,
 )
 from gntplib.ciphers import AES, DES, DES3
 from gntplib.connections import GNTPClient, generate_messages
@@ -21,7 +19,7 @@ from gntplib.keys import MD5, SHA1, SHA256, SHA512
 from gntplib.packers import pack_response
 from gntplib.reader import ReceivedMessage
 from gntplib.requests import NotifyRequest, RegisterRequest, Response, SubscribeRequest
-from tests.support.peers import ScriptedPeer, ok_for, unanswered_port, unused_port
+from tests.support.peers import ScriptedPeer, ok_for, unused_port
 from tests.support.vectors import by_name, message_bytes
 
 PASSWORD = 'pässwörd€'
@@ -187,203 +185,12 @@ def _ok_then(*callback_parts):
     return script
 
 
-@pytest.mark.parametrize('result,handler', [('CLICK', 'click'), ('CLICKED', 'click'),
-                                            ('CLOSE', 'close'), ('CLOSED', 'close'),
-                                            ('TIMEOUT', 'timeout'), ('TIMEDOUT', 'timeout')])
-def test_socket_callback_runs_the_matching_handler(result, handler):
-    callback = CALLBACK_CLICK.replace(b'Result: CLICK', b'Result: ' + result.encode())
-    calls = []
-    with ScriptedPeer(_ok_then(callback)) as peer:
-        sc = SocketCallback('open-download 42', 'string',
-                            on_click=lambda r: calls.append(('click', r)),
-                            on_close=lambda r: calls.append(('close', r)),
-                            on_timeout=lambda r: calls.append(('timeout', r)))
-        response = publisher_for(peer).publish('update', 'Hi', gntp_callback=sc)
-    assert response.action == 'NOTIFY'
-    assert [name for name, _ in calls] == [handler]
-    assert calls[0][1].headers.get('Notification-Callback-Context') == 'open-download 42'
-
-
-def test_callback_in_the_same_read_as_ok_is_not_lost():
-    """Growl 2.x writes -OK and -CALLBACK back to back; one recv() may return both."""
-    stream = message_bytes(by_name('responses.json', 'quirk-growl2-stream-ok-then-callback'))
-
-    def script(conn):
-        conn.read_request()
-        return stream
-    closes: List[Response] = []
-    with ScriptedPeer(script) as peer:
-        publisher_for(peer).publish('update', 'Hi', on_close=closes.append,
-                                    context='open-download 42', context_type='string')
-    assert len(closes) == 1 and closes[0].callback_result == 'CLOSE'
-
-
 def test_socket_callback_options_build_a_socket_callback(peer):
     publisher_for(peer, callback_timeout=0.2).publish('update', 'Hi', context='ctx',
                                                       context_type='string')
     main = dict(peer.received[-1].sections[0])
     assert (main['Notification-Callback-Context'],
             main['Notification-Callback-Context-Type']) == ('ctx', 'string')
-
-
-def test_publish_stops_waiting_for_a_callback_after_callback_timeout():
-    release = threading.Event()
-
-    def script(conn):
-        conn.send(ok_for(conn.read_request()))
-        release.wait(10)
-    clicks: List[Response] = []
-    with ScriptedPeer(script) as peer:
-        start = time.monotonic()
-        response = publisher_for(peer, callback_timeout=0.3).publish(
-            'update', 'Sticky', sticky=True, on_click=clicks.append)
-        elapsed = time.monotonic() - start
-        release.set()
-    assert response.ok and clicks == []
-    assert 0.25 <= elapsed < 3
-
-
-def test_publish_returns_when_server_closes_without_a_callback():
-    def script(conn):
-        conn.send(ok_for(conn.read_request()))  # then the peer closes
-    with ScriptedPeer(script) as peer:
-        start = time.monotonic()
-        response = publisher_for(peer, callback_timeout=30).publish('update', 'Hi',
-                                                                    on_click=print)
-    assert response.ok and time.monotonic() - start < 5
-
-
-def test_legacy_subclassed_socket_callback_is_dispatched():
-    class Handler(SocketCallback):
-        clicked = None
-
-        def on_click(self, response):
-            Handler.clicked = response.context
-    with ScriptedPeer(_ok_then(CALLBACK_CLICK)) as peer:
-        publisher_for(peer).publish('update', 'Hi', gntp_callback=Handler('open-download 42'))
-    assert Handler.clicked == 'open-download 42'
-
-
-# -- errors ----------------------------------------------------------------------------------
-
-def test_connect_timeout_is_a_connection_error():
-    with unanswered_port() as port:
-        publisher = Publisher('App', ['update'], host='127.0.0.1', port=port, timeout=0.3)
-        started = time.monotonic()
-        with pytest.raises(GNTPConnectionError, match='timed out connecting'):
-            publisher.register()
-        assert 0.25 < time.monotonic() - started < 2
-
-
-def test_connection_refused_is_a_connection_error():
-    publisher = Publisher('App', ['update'], port=unused_port())
-    with pytest.raises(GNTPConnectionError, match='connecting failed') as info:
-        publisher.register()
-    assert isinstance(info.value, ConnectionError) and info.value.__cause__ is not None
-
-
-def test_silent_server_times_out():
-    release = threading.Event()
-
-    def script(conn):
-        conn.read_request()
-        release.wait(10)
-    with ScriptedPeer(script) as peer:
-        start = time.monotonic()
-        with pytest.raises(GNTPConnectionError, match='timed out'):
-            publisher_for(peer, timeout=0.3).register()
-        assert time.monotonic() - start < 3
-        release.set()
-
-
-def test_slow_byte_by_byte_answer_is_still_read(peer):
-    def script(conn):
-        for byte in ok_for(conn.read_request()):
-            conn.send(bytes([byte]))
-    with ScriptedPeer(script) as slow:
-        assert publisher_for(slow).register().action == 'REGISTER'
-
-
-@pytest.mark.parametrize('code,error_class', [(400, GNTPAuthenticationError),
-                                              (402, GNTPResponseError),
-                                              (999, GNTPResponseError)])
-def test_error_responses_raise_with_code_and_description(code, error_class):
-    error = pack_response(Response('-ERROR', [('Error-Code', code),
-                                              ('Error-Description', 'Nope')]))
-    with ScriptedPeer(lambda conn: (conn.read_request(), error)[1]) as peer:
-        with pytest.raises(error_class) as info:
-            publisher_for(peer).register()
-    assert type(info.value) is error_class
-    assert info.value.error_code == code and info.value.description == 'Nope'
-    assert info.value.response.message_type == '-ERROR'
-    assert f'{code} Nope' in str(info.value)
-
-
-def test_wrong_password_is_an_authentication_error():
-    def script(conn):
-        try:
-            conn.read_request()
-        except GNTPAuthenticationError:
-            return message_bytes(by_name('responses.json', 'error-not-authorized'))
-    with ScriptedPeer(script, password='right') as peer:
-        with pytest.raises(GNTPAuthenticationError, match='Invalid key hash'):
-            publisher_for(peer, password='wrong').register()
-
-
-@pytest.mark.parametrize('reply,error_class,match', [
-    (b'HTTP/1.1 400 Bad Request\r\n\r\n', GNTPResponseError, 'not a GNTP'),
-    (b'GNTP/1.0 -OK NONE\r\nno colon here\r\n\r\n', GNTPResponseError, 'malformed header'),
-    (b'GNTP/1.0 -OK NONE\r\nName: \xff\xfe\r\n\r\n', GNTPResponseError, 'UTF-8'),
-    (b'GNTP/2.0 -OK NONE\r\n\r\n', GNTPResponseError, 'version'),
-    (b'GNTP/1.0 NOTIFY NONE\r\n\r\n', GNTPResponseError, 'unexpected message type'),
-    (b'GNTP/1.0 -CALLBACK NONE\r\n\r\n', GNTPResponseError, 'expected -OK'),
-    (b'GNTP/1.0 -OK AES:00112233445566778899AABBCCDDEEFF\r\nxx\r\n\r\n', GNTPResponseError,
-     'encrypted'),
-    (b'GNTP/1.0 -OK NONE\r\n' + b'X-Pad: ' + b'a' * 10000 + b'\r\n\r\n', GNTPResponseError,
-     'larger than'),
-    (b'GNTP/1.0 -O', GNTPConnectionError, 'closed in the middle'),
-    (b'', GNTPConnectionError, 'without answering'),
-], ids=['http', 'no-colon', 'not-utf8', 'version', 'request-type', 'callback-first',
-        'encrypted-without-key', 'oversized', 'truncated', 'closed'])
-def test_bad_responses_raise_gntp_errors(reply, error_class, match):
-    def script(conn):
-        conn.read_request()
-        conn.send(reply)  # and close
-    with ScriptedPeer(script) as peer:
-        with pytest.raises(error_class, match=match):
-            publisher_for(peer).register()
-
-
-def test_truncated_response_with_whole_info_line_is_read():
-    """Growl 2.x may cut a non-ASCII response short (§6.5); keep what is whole."""
-    def script(conn):
-        conn.read_request()
-        conn.send(b'GNTP/1.0 -OK NONE\r\nResponse-Action: REGISTER\r\nOrigin-Machine-Na')
-    with ScriptedPeer(script) as peer:
-        response = publisher_for(peer).register()
-    assert response.ok and dict(response.headers) == {'Response-Action': 'REGISTER'}
-
-
-def test_reset_connection_is_a_connection_error():
-    def script(conn):
-        conn.read_request()
-        conn.reset()
-    with ScriptedPeer(script) as peer:
-        with pytest.raises(GNTPConnectionError):
-            publisher_for(peer).register()
-
-
-def test_server_answering_before_reading_everything_is_heard():
-    """A server may answer early and close (§6.1); the answer still reaches the caller."""
-    def script(conn):
-        conn.read_some()
-        return pack_response(Response('-ERROR', [('Error-Code', 300),
-                                                 ('Error-Description', 'Too big')]))
-    with ScriptedPeer(script) as peer:
-        with pytest.raises(GNTPResponseError) as info:
-            publisher_for(peer, timeout=5).publish('update', 'Big',
-                                                   icon=Resource(data=b'x' * (8 << 20)))
-    assert info.value.error_code == 300
 
 
 # -- validation before any I/O ------------------------------------------------------------
