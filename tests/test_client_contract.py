@@ -25,13 +25,14 @@ from gntplib import (
 )
 from gntplib import _addresses, _async_io
 from gntplib.async_ import AsyncPublisher
+from gntplib.lib import EventDef
 from gntplib.packers import pack_response
 from gntplib.requests import Response
 from tests.support.peers import Connection, Reply, ScriptedPeer, answer_ok, ok_for, \
     unanswered_port, unused_port
 from tests.support.vectors import by_name, message_bytes
 
-EVENTS = ['update', ('quiet', False)]
+EVENTS: List[EventDef] = ['update', ('quiet', False)]
 CALLBACK_CLICK = message_bytes(by_name('responses.json', 'callback-click'))
 Action = Callable[[Any], Any]
 
@@ -325,9 +326,11 @@ def test_the_callback_runs_the_matching_handler(driver: Driver, result: str, han
 
 def test_a_peer_closing_after_ok_ends_the_wait_quietly(
         driver: Driver, caplog: pytest.LogCaptureFixture) -> None:
+    def script(conn: Connection) -> Reply:
+        conn.send(ok_for(conn.read_request()))
+        return None  # and close
     recorder = Recorder()
-    with ScriptedPeer(answers_and_closes(b'')) as peer:
-        peer.script = lambda conn: (conn.send(ok_for(conn.read_request())), None)[1]
+    with ScriptedPeer(script) as peer:
         with caplog.at_level(logging.DEBUG, logger='gntplib'):
             started = time.monotonic()
             response = driver.call(peer.port, publish_with(recorder), callback_timeout=30)
