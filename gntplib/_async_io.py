@@ -17,7 +17,7 @@ import os
 import socket
 import warnings
 from typing import (
-    Any, Callable, Coroutine, List, Optional, Set, Tuple, TypeVar,
+    Any, Awaitable, Callable, Coroutine, List, Optional, Set, Tuple, TypeVar,
 )
 
 from tornado.ioloop import IOLoop
@@ -148,7 +148,7 @@ def _wake(waiter: 'asyncio.Future[None]') -> None:
         waiter.set_result(None)
 
 
-class AsyncGNTPConnection(BaseGNTPConnection):
+class AsyncGNTPConnection(BaseGNTPConnection['Awaitable[None]']):
     """A GNTP connection over a non-blocking socket on the asyncio loop.
 
     The conversation is :class:`~gntplib.exchange.ClientExchange`'s, reached through
@@ -238,13 +238,18 @@ class AsyncGNTPConnection(BaseGNTPConnection):
         forget(self.address)  # the host may have moved: look it up again next time
         raise connection_error(self.exchange.peer, 'connecting', *_why(error)) from error
 
-    async def write_message(self, message: Message) -> None:  # type: ignore[override]
+    def write_message(self, message: Message) -> Awaitable[None]:
         """Write every byte of ``message`` (bytes, or the parts of one message).
 
-        Raises:
-            GNTPConnectionError: If writing fails or takes longer than ``timeout`` (unless
-                the receiver had answered: then reading gives its answer).
+        Returns:
+            An awaitable that fails with
+            :class:`~gntplib.exceptions.GNTPConnectionError` if writing fails or takes
+            longer than ``timeout`` (reading then gives the receiver's answer, if it sent
+            one before closing).
         """
+        return self._write(message)
+
+    async def _write(self, message: Message) -> None:
         if self.sock is None:
             raise GNTPConnectionError(f'{self.exchange.peer}: the connection is closed')
         sock = self.sock
@@ -262,8 +267,7 @@ class AsyncGNTPConnection(BaseGNTPConnection):
         finally:
             self._deadline = None
 
-    def read_message(  # type: ignore[override]
-            self, callback: Callable[[bytes], None]) -> 'asyncio.Future[None]':
+    def read_message(self, callback: Callable[[bytes], None]) -> 'asyncio.Future[None]':
         """Read one message, then call ``callback`` with it on the loop.
 
         Returns:

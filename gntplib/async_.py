@@ -24,7 +24,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Set, Tuple, Type, Union
+from typing import (
+    TYPE_CHECKING, Any, Callable, Dict, Iterable, List, Optional, Sequence, Set, Tuple, Type,
+    Union,
+)
 from urllib.parse import urlsplit, urlunsplit
 
 from tornado.httpclient import AsyncHTTPClient
@@ -35,12 +38,14 @@ from ._async_io import (
     _warn_io_loop,
 )
 from .ciphers import Algorithm as CipherAlgorithm
-from .connections import FinalCallback, GNTPClient
-from .exceptions import GNTPConnectionError, GNTPResourceError, GNTPValidationError
+from .connections import BaseGNTPClient, FinalCallback, GNTPClient
+from .exceptions import (
+    GNTPConnectionError, GNTPResourceError, GNTPResponseError, GNTPValidationError,
+)
 from .keys import Algorithm as KeyAlgorithm
-from .lib import EventDef, Publisher, Subscriber, _deprecated
+from .lib import EventDef, Publisher, PublisherBase, Subscriber, SubscriberBase, _deprecated
 from .models import Icon, Resource, SocketCallback, URLCallback
-from .requests import BaseRequest, Response
+from .requests import BaseRequest, NotifyRequest, Response
 
 __all__ = ['AsyncGNTPConnection', 'AsyncGNTPClient', 'AsyncPublisher', 'AsyncSubscriber',
            'AsyncResource', 'fetch_async_resources_in_parallel', 'collect_async_resources',
@@ -49,7 +54,20 @@ __all__ = ['AsyncGNTPConnection', 'AsyncGNTPClient', 'AsyncPublisher', 'AsyncSub
 logger = logging.getLogger(__name__)
 
 
-class AsyncGNTPClient(GNTPClient):
+if TYPE_CHECKING:
+    # For the type checker the async classes share only the generic bases with the sync
+    # ones: their calls return futures, the sync ones responses. At run time they are
+    # subclasses of the sync classes, as in gntplib 0.5, so isinstance() keeps working.
+    _AsyncClientBase = BaseGNTPClient
+    _AsyncPublisherBase = PublisherBase['asyncio.Future[Response]']
+    _AsyncSubscriberBase = SubscriberBase['asyncio.Future[Response]']
+else:
+    _AsyncClientBase = GNTPClient
+    _AsyncPublisherBase = Publisher
+    _AsyncSubscriberBase = Subscriber
+
+
+class AsyncGNTPClient(_AsyncClientBase):
     """Sends requests to one GNTP server over Tornado ``IOStream`` connections.
 
     Takes the arguments of :class:`~gntplib.connections.GNTPClient`; the differences are
@@ -93,9 +111,8 @@ class AsyncGNTPClient(GNTPClient):
                          connection_class, callback_timeout=callback_timeout,
                          max_response_size=max_response_size)
 
-    def process_request(  # type: ignore[override]
-            self, request: BaseRequest, callback: Optional[FinalCallback] = None,
-            **kwargs: Any) -> 'asyncio.Future[Response]':
+    def process_request(self, request: BaseRequest, callback: Optional[FinalCallback] = None,
+                        **kwargs: Any) -> 'asyncio.Future[Response]':
         """Send ``request``; return a future of the server's ``-OK`` response.
 
         First every :class:`AsyncResource` in the request is fetched, all in parallel.
@@ -324,7 +341,7 @@ def fetch_async_resources_in_parallel(
     return _attach_legacy_callback(future, callback, 'resource fetch')
 
 
-class AsyncPublisher(Publisher):
+class AsyncPublisher(_AsyncPublisherBase):
     """A :class:`~gntplib.Publisher` whose calls return futures instead of blocking.
 
     Takes the arguments of :class:`~gntplib.Publisher` (as keywords after ``icon``) and
@@ -338,9 +355,11 @@ class AsyncPublisher(Publisher):
         icon: Application icon: URL string, :class:`~gntplib.Resource` or
             :class:`AsyncResource`.
         io_loop: Ignored.
-        **kwargs: ``custom_headers``, ``app_specific_headers`` and the client arguments
-            (``host``, ``port``, ``timeout``, ``password``, ``key_hashing``,
-            ``encryption``, ``callback_timeout``).
+        **kwargs: ``custom_headers``, ``app_specific_headers``, ``auto_register`` (see
+            :class:`~gntplib.Publisher`: a NOTIFY answered 401 registers and is sent
+            again; on by default) and the client arguments (``host``, ``port``,
+            ``timeout``, ``password``, ``key_hashing``, ``encryption``,
+            ``callback_timeout``).
 
     Example:
         >>> async def notify_users():
@@ -369,8 +388,7 @@ class AsyncPublisher(Publisher):
             A future of the ``-OK`` :class:`~gntplib.requests.Response`; it fails with the
             errors listed in :meth:`AsyncGNTPClient.process_request`.
         """
-        future: 'asyncio.Future[Response]' = super().register(callback)
-        return future
+        return self.gntp_client.process_request(self.register_request(), callback)
 
     def publish(self, name: str, title: str, text: str = '', id_: Optional[str] = None,
                 sticky: bool = False, priority: int = 0, icon: Optional[Icon] = None,
@@ -392,13 +410,35 @@ class AsyncPublisher(Publisher):
         Raises:
             GNTPValidationError: At once, for invalid arguments.
         """
-        future: 'asyncio.Future[Response]' = super().publish(
-            name, title, text, id_, sticky, priority, icon, coalescing_id, callback,
-            gntp_callback, **socket_callback_options)
-        return future
+        request = self.notify_request(name, title, text, id_, sticky, priority, icon,
+                                      coalescing_id, gntp_callback, **socket_callback_options)
+        socket_callback = request.notification.socket_callback
+        if not self.auto_register:
+            return self.gntp_client.process_request(request, callback,
+                                                    socket_callback=socket_callback)
+        return _attach_legacy_callback(_start(self._publish(request, socket_callback)),
+                                       callback)
+
+    async def _publish(self, request: NotifyRequest,
+                       socket_callback: Optional[SocketCallback]) -> Response:
+        try:
+            return await self._send(request, socket_callback)
+        except GNTPResponseError as exc:
+            if not self.retries_after(exc):
+                raise
+        await self._send(self.register_request(), None)
+        return await self._send(request, socket_callback)
+
+    async def _send(self, request: BaseRequest,
+                    socket_callback: Optional[SocketCallback]) -> Response:
+        client = self.gntp_client
+        if isinstance(client, AsyncGNTPClient) and \
+                type(client).process_request is AsyncGNTPClient.process_request:
+            return await client._process(request, socket_callback)  # in place: no task
+        return await client.process_request(request, None, socket_callback=socket_callback)
 
 
-class AsyncSubscriber(Subscriber):
+class AsyncSubscriber(_AsyncSubscriberBase):
     """A :class:`~gntplib.Subscriber` whose :meth:`subscribe` returns a future.
 
     Args:
@@ -430,8 +470,8 @@ class AsyncSubscriber(Subscriber):
         Returns:
             A future of the ``-OK`` :class:`~gntplib.requests.Response`.
         """
-        future: 'asyncio.Future[Response]' = super().subscribe(callback)
-        return future
+        return self.gntp_client.process_request(self.subscribe_request(),
+                                                self.storing_ttl(callback))
 
 
 # -- gntplib 0.5 names (2012) ---------------------------------------------------------------

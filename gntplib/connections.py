@@ -14,7 +14,9 @@ from __future__ import annotations
 import logging
 import socket
 import time
-from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple, Type, Union
+from typing import (
+    Any, Callable, Dict, Generic, Iterator, List, Optional, Sequence, Tuple, Type, TypeVar, Union,
+)
 
 from . import constants as c
 from ._addresses import AddrInfo, cached, forget, ip_literal_family, remember
@@ -27,7 +29,8 @@ from .packers import MessagePackerFactory
 from .requests import BaseRequest, Response
 from .wire import MessageBuffer
 
-__all__ = ['BaseGNTPConnection', 'GNTPConnection', 'GNTPClient', 'generate_messages',
+__all__ = ['BaseGNTPConnection', 'GNTPConnection', 'BaseGNTPClient', 'GNTPClient',
+           'generate_messages',
            'FinalCallback', 'resolve', 'ip_literal_family']
 
 logger = logging.getLogger(__name__)
@@ -35,9 +38,11 @@ logger = logging.getLogger(__name__)
 FinalCallback = Callable[[Response], Any]
 Address = Tuple[str, int]
 Message = Union[bytes, Sequence[bytes]]
+#: What ``write_message`` and ``read_message`` return: ``None`` (blocking), an awaitable (async).
+IOResult = TypeVar('IOResult')
 
 
-class BaseGNTPConnection:
+class BaseGNTPConnection(Generic[IOResult]):
     """gntplib 0.5's connection interface, over a :class:`~gntplib.exchange.ClientExchange`.
 
     Subclasses implement :meth:`write_message`, :meth:`read_message` and :meth:`close`; the
@@ -91,11 +96,11 @@ class BaseGNTPConnection:
         if self.socket_callback is not None:
             self.socket_callback(callback.response)
 
-    def write_message(self, message: Message) -> None:
+    def write_message(self, message: Message) -> IOResult:
         """Send ``message`` to the server."""
         raise NotImplementedError
 
-    def read_message(self, callback: Callable[[bytes], None]) -> None:
+    def read_message(self, callback: Callable[[bytes], None]) -> IOResult:
         """Read one message and call ``callback`` with it."""
         raise NotImplementedError
 
@@ -145,7 +150,7 @@ def _connect(candidates: List[AddrInfo], timeout: Optional[float]) -> socket.soc
     raise error or OSError('no address to connect to')
 
 
-class GNTPConnection(BaseGNTPConnection):
+class GNTPConnection(BaseGNTPConnection[None]):
     """A blocking-socket connection to a GNTP server: drives the exchange.
 
     The ``timeout`` bounds connecting, sending and each whole response. The wait for
@@ -289,7 +294,42 @@ def generate_messages(sock: socket.socket, buffer_size: int = 1024,
             raise connection_error(peer, 'reading', *_why(exc)) from exc
 
 
-class GNTPClient:
+class BaseGNTPClient:
+    """What :class:`GNTPClient` and :class:`~gntplib.async_.AsyncGNTPClient` share: the
+    server's address, the timeouts, the security settings and the connection class (the
+    arguments are :class:`GNTPClient`'s). Its subclasses add ``process_request``."""
+
+    connection_class: Type[Any] = GNTPConnection
+
+    def __init__(self, host: str = 'localhost', port: int = c.DEFAULT_PORT,
+                 timeout: Optional[float] = c.DEFAULT_TIMEOUT, password: Optional[str] = None,
+                 key_hashing: Optional[KeyAlgorithm] = None,
+                 encryption: Optional[CipherAlgorithm] = None,
+                 connection_class: Optional[Type[Any]] = None, *,
+                 callback_timeout: Optional[float] = c.DEFAULT_CALLBACK_TIMEOUT,
+                 max_response_size: int = c.MAX_MESSAGE_SIZE) -> None:
+        self.address: Address = (host, port)
+        self.timeout = timeout
+        self.callback_timeout = callback_timeout
+        self.max_response_size = max_response_size
+        if connection_class is not None:
+            self.connection_class = connection_class
+        self.packer_factory = MessagePackerFactory(password, key_hashing, encryption)
+
+    def _connection_options(self) -> Dict[str, Any]:
+        """Keyword arguments for ``connection_class`` beyond the documented four; those a
+        0.5-style connection class would not know are only passed when they matter."""
+        options: Dict[str, Any] = {'callback_timeout': self.callback_timeout}
+        if self.max_response_size != c.MAX_MESSAGE_SIZE:
+            options['max_response_size'] = self.max_response_size
+        return options
+
+    def __repr__(self) -> str:
+        return (f'<{type(self).__name__} address={self.address[0]}:{self.address[1]} '
+                f'timeout={self.timeout} {self.packer_factory!r}>')
+
+
+class GNTPClient(BaseGNTPClient):
     """Sends requests to one GNTP server over blocking sockets.
 
     Args:
@@ -315,23 +355,6 @@ class GNTPClient:
         >>> client = GNTPClient(host='localhost', password='secret',
         ...                     key_hashing=keys.SHA256, encryption=ciphers.AES)
     """
-
-    connection_class: Type[Any] = GNTPConnection
-
-    def __init__(self, host: str = 'localhost', port: int = c.DEFAULT_PORT,
-                 timeout: Optional[float] = c.DEFAULT_TIMEOUT, password: Optional[str] = None,
-                 key_hashing: Optional[KeyAlgorithm] = None,
-                 encryption: Optional[CipherAlgorithm] = None,
-                 connection_class: Optional[Type[Any]] = None, *,
-                 callback_timeout: Optional[float] = c.DEFAULT_CALLBACK_TIMEOUT,
-                 max_response_size: int = c.MAX_MESSAGE_SIZE) -> None:
-        self.address: Address = (host, port)
-        self.timeout = timeout
-        self.callback_timeout = callback_timeout
-        self.max_response_size = max_response_size
-        if connection_class is not None:
-            self.connection_class = connection_class
-        self.packer_factory = MessagePackerFactory(password, key_hashing, encryption)
 
     def process_request(self, request: BaseRequest, callback: Optional[FinalCallback] = None,
                         **kwargs: Any) -> Response:
@@ -382,19 +405,7 @@ class GNTPClient:
             connection.close()
         return results[0]
 
-    def _connection_options(self) -> Dict[str, Any]:
-        """Keyword arguments for ``connection_class`` beyond the documented four; those a
-        0.5-style connection class would not know are only passed when they matter."""
-        options: Dict[str, Any] = {'callback_timeout': self.callback_timeout}
-        if self.max_response_size != c.MAX_MESSAGE_SIZE:
-            options['max_response_size'] = self.max_response_size
-        return options
-
     def _connect(self, final_callback: FinalCallback, socket_callback: Optional[SocketCallback],
                  key: Optional[Key]) -> Any:
         return self.connection_class(self.address, self.timeout, final_callback,
                                      socket_callback, key=key, **self._connection_options())
-
-    def __repr__(self) -> str:
-        return (f'<{type(self).__name__} address={self.address[0]}:{self.address[1]} '
-                f'timeout={self.timeout} {self.packer_factory!r}>')

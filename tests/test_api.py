@@ -56,7 +56,8 @@ def _signature(obj):
     (Publisher.__init__, "(self, name: 'str', event_defs: 'Sequence[EventDef]', icon: "
                          "'Optional[Icon]' = None, custom_headers: 'Headers' = None, "
                          "app_specific_headers: 'Headers' = None, gntp_client_class: "
-                         "'Optional[Type[Any]]' = None, **kwargs: 'Any')"),
+                         "'Optional[Type[Any]]' = None, *, auto_register: 'bool' = True, "
+                         "**kwargs: 'Any')"),
     (Publisher.publish, "(self, name: 'str', title: 'str', text: 'str' = '', id_: "
                         "'Optional[str]' = None, sticky: 'bool' = False, priority: 'int' = 0, "
                         "icon: 'Optional[Icon]' = None, coalescing_id: 'Optional[str]' = None, "

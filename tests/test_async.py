@@ -434,3 +434,28 @@ async def test_publish_and_click_against_the_embedded_server(gntp_server):
     assert response.action == 'NOTIFY'
     assert (await asyncio.wait_for(clicked, 2)).context == 'ctx-e2e'
     assert gntp_server.received[-1].notification.title == 'Hi'
+
+
+def test_an_app_started_while_the_receiver_is_down_starts_and_registers_later(io_loop, caplog):
+    """Issue 16: the app's register() at start-up, not awaited, fails while the receiver is
+    down and logs one WARNING; its first publish once the receiver is up is answered 401
+    and registers (auto_register)."""
+    from gntplib.server import ServerThread
+    port = closed_port()
+    publisher = AsyncPublisher('App', ['update'], host='127.0.0.1', port=port)
+
+    async def start_up() -> None:
+        publisher.register()  # fire and forget, as an app's start-up code does
+        while _async_io._background_tasks:
+            await asyncio.wait(list(_async_io._background_tasks))
+        gc.collect()
+
+    with caplog.at_level(logging.WARNING, logger='gntplib'):
+        io_loop.run_sync(start_up, timeout=10)
+    assert [r.levelno for r in caplog.records] == [logging.WARNING]
+    receiver = ServerThread(port=port).start()
+    try:
+        response = io_loop.run_sync(lambda: publisher.publish('update', 'Up now'), timeout=10)
+        assert response.ok and 'App' in receiver.applications
+    finally:
+        receiver.stop()

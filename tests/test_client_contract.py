@@ -415,3 +415,64 @@ def test_a_wrong_password_is_an_authentication_error(driver: Driver) -> None:
         with pytest.raises(GNTPAuthenticationError, match='Invalid key hash') as info:
             driver.call(peer.port, register, password='wrong-pw')
     assert info.value.error_code == 400 and 'wrong-pw' not in str(info.value)
+
+
+# -- a receiver that forgot the application ----------------------------------------------------
+
+def test_a_receiver_restarted_without_state_gets_the_application_registered_again(
+        driver: Driver) -> None:
+    """The embedded server restarts on the same port and forgets the application: the
+    next publish is answered 401, registers, and is sent again (auto_register, default)."""
+    from gntplib.server import ServerThread
+    first = ServerThread().start()
+    port = first.port
+    sent: List[str] = []
+
+    def publish_across_a_restart(publisher: Any) -> Any:
+        if driver.kind == 'sync':
+            publisher.register()
+            first.stop()
+            second.append(ServerThread(port=port).start())
+            return publisher.publish('update', 'After the restart')
+
+        async def steps() -> Response:
+            await publisher.register()
+            first.stop()
+            second.append(ServerThread(port=port).start())
+            response: Response = await publisher.publish('update', 'After the restart',
+                                                         callback=lambda r: sent.append('cb'))
+            return response
+        return steps()
+    second: List[Any] = []
+    try:
+        response = driver.call(port, publish_across_a_restart)
+        assert response.ok and response.action == 'NOTIFY'
+        assert 'App' in second[0].applications
+        assert sent == ([] if driver.kind == 'sync' else ['cb'])  # the legacy callback, once
+    finally:
+        for thread in [first, *second]:
+            thread.stop()
+
+
+def forgets_every_application(conn: Connection) -> Reply:
+    """Answers every NOTIFY 401, every REGISTER -OK."""
+    message = conn.read_request()
+    if message.message_type == 'NOTIFY':
+        return error(401, 'Application not registered')
+    return ok_for(message)
+
+
+def test_a_notify_answered_401_is_sent_again_once_after_a_register(driver: Driver) -> None:
+    with ScriptedPeer(forgets_every_application) as peer:
+        with pytest.raises(GNTPResponseError) as info:
+            driver.call(peer.port, lambda p: p.publish('update', 'Hi'))
+    assert info.value.error_code == 401
+    assert [m.message_type for m in peer.received] == ['NOTIFY', 'REGISTER', 'NOTIFY']
+
+
+def test_auto_register_false_keeps_0_5s_behaviour(driver: Driver) -> None:
+    with ScriptedPeer(forgets_every_application) as peer:
+        with pytest.raises(GNTPResponseError) as info:
+            driver.call(peer.port, lambda p: p.publish('update', 'Hi'), auto_register=False)
+    assert info.value.error_code == 401
+    assert [m.message_type for m in peer.received] == ['NOTIFY']
