@@ -371,6 +371,8 @@ class AsyncPublisher(_AsyncPublisherBase):
        ``io_loop`` is ignored; the IOLoop current at each call is used.
     """
 
+    gntp_client: AsyncGNTPClient
+
     def __init__(self, name: str, event_defs: Sequence[EventDef], icon: Optional[Icon] = None,
                  io_loop: Any = None, **kwargs: Any) -> None:
         _warn_io_loop(io_loop, 'AsyncPublisher')
@@ -453,6 +455,8 @@ class AsyncSubscriber(_AsyncSubscriberBase):
     .. deprecated:: 1.0
        ``io_loop`` is ignored.
     """
+
+    gntp_client: AsyncGNTPClient
 
     def __init__(self, id_: str, name: str, hub: Union[str, Tuple[str, int]], password: str,
                  port: int = c.DEFAULT_PORT, io_loop: Any = None, **kwargs: Any) -> None:

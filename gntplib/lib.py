@@ -204,6 +204,8 @@ class Publisher(PublisherBase[Response]):
         >>> publisher.publish('update', 'New Version', 'v2.0 released')  # doctest: +SKIP
     """
 
+    gntp_client: GNTPClient
+
     def register(self, callback: Optional[FinalCallback] = None) -> Response:
         """Register the application and its events with the server.
 
@@ -339,6 +341,8 @@ class Subscriber(SubscriberBase[Response]):
         >>> subscriber = Subscriber('unique-id', 'MySubscriber', 'hub.example.com', 'secret')
         >>> subscriber.subscribe()  # doctest: +SKIP
     """
+
+    gntp_client: GNTPClient
 
     def subscribe(self, callback: Optional[FinalCallback] = None) -> Response:
         """Send a SUBSCRIBE to the hub and store the answer's ``Subscription-TTL``.

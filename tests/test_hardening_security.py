@@ -112,11 +112,12 @@ def test_no_password_or_derived_key_in_reprs_logs_or_errors(gntplib_logs, capsys
             objects += [publisher, publisher.gntp_client, publisher.gntp_client.packer_factory]
         hub.wait_for(lambda s: len(s.forwards) >= 8, timeout=10)
         failures: List[BaseException] = []
-        for publisher in [Publisher('App', ['update'], port=hub.port, password='wrong-Pässword',
-                                    encryption=ciphers.AES),
-                          Publisher('App', ['update'], port=unused_port(), password=SECRET),
-                          AsyncPublisher('App', ['update'], port=hub.port,
-                                         password='wrong-Pässword')]:
+        publishers: List[Any] = [
+            Publisher('App', ['update'], port=hub.port, password='wrong-Pässword',
+                      encryption=ciphers.AES),
+            Publisher('App', ['update'], port=unused_port(), password=SECRET),
+            AsyncPublisher('App', ['update'], port=hub.port, password='wrong-Pässword')]
+        for publisher in publishers:
             objects.append(publisher)
             try:
                 if isinstance(publisher, AsyncPublisher):
