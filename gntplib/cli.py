@@ -116,7 +116,8 @@ def _cmd_register(args: argparse.Namespace) -> int:
 
 
 def _cmd_notify(args: argparse.Namespace) -> int:
-    publisher = Publisher(args.app, [args.event], _icon(args.app_icon),
+    # auto_register=False: this command registers by itself, and says so (--no-register).
+    publisher = Publisher(args.app, [args.event], _icon(args.app_icon), auto_register=False,
                           callback_timeout=args.callback_timeout, **_client_kwargs(args))
     results: List[Response] = []
     gntp_callback: Any = None
