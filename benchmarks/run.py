@@ -138,9 +138,13 @@ def setup_venv(contender: Contender, install: bool) -> None:
 # -- the responder ------------------------------------------------------------------------
 
 
+#: ``taskset -c CPU`` before every process of the run (``--pin``), or nothing.
+PIN: List[str] = []
+
+
 class Responder:
     def __init__(self) -> None:
-        self.proc = subprocess.Popen([sys.executable, os.path.join(BENCH, 'responder.py')],
+        self.proc = subprocess.Popen([*PIN, sys.executable, os.path.join(BENCH, 'responder.py')],
                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                      text=True, bufsize=1)
         assert self.proc.stdout is not None
@@ -206,7 +210,7 @@ class Run:
 
 def run_once(contender: Contender, responder: Responder, scenario: str,
              options: Dict[str, Any], timeout: float = 180.0) -> Run:
-    args = [contender.python, os.path.join(CONTENDER_DIR, contender.script),
+    args = [*PIN, contender.python, os.path.join(CONTENDER_DIR, contender.script),
             '--port', str(responder.port), '--scenario', scenario]
     for name, value in options.items():
         args += [f'--{name}', str(value)]
@@ -664,7 +668,12 @@ def main() -> int:
     parser.add_argument('--output', help='write the Markdown report here')
     parser.add_argument('--no-install', action='store_true',
                         help='do not create virtual environments; skip what is missing')
+    parser.add_argument('--pin', metavar='CPU',
+                        help='run the responder and every contender on this CPU (taskset -c): '
+                             'one core, no cross-core wake-ups, as issue 13 measures')
     args = parser.parse_args()
+    if args.pin is not None:
+        PIN[:] = ['taskset', '-c', args.pin]
 
     quick = args.quick
     reps = args.reps or (1 if quick else 7)

@@ -25,6 +25,7 @@ from gntplib import (
 )
 from gntplib import _addresses, _async_io
 from gntplib.async_ import AsyncGNTPConnection, AsyncPublisher
+from gntplib.connections import BaseGNTPConnection, GNTPConnection
 from gntplib.lib import EventDef
 from gntplib.packers import pack_response
 from gntplib.requests import Response
@@ -494,3 +495,91 @@ def test_auto_register_false_keeps_0_5s_behaviour(driver: Driver) -> None:
             driver.call(peer.port, lambda p: p.publish('update', 'Hi'), auto_register=False)
     assert info.value.error_code == 401
     assert [m.message_type for m in peer.received] == ['NOTIFY']
+
+
+# -- gntplib 0.5's connection hooks, adapters over the exchange ----------------------------------
+
+class LoggingConnection(GNTPConnection):
+    """0.5 style: a connection class that watches the answers through the hooks."""
+
+    seen: List[str] = []
+
+    def on_ok_message(self, message: bytes) -> None:
+        LoggingConnection.seen.append('ok:' + message.split(b'\r\n', 1)[0].decode())
+        super().on_ok_message(message)
+
+    def on_callback_message(self, message: bytes) -> None:
+        LoggingConnection.seen.append('callback')
+        super().on_callback_message(message)
+
+
+class AsyncLoggingConnection(AsyncGNTPConnection):
+    seen: List[str] = []
+
+    def on_ok_message(self, message: bytes) -> None:
+        AsyncLoggingConnection.seen.append('ok:' + message.split(b'\r\n', 1)[0].decode())
+        super().on_ok_message(message)
+
+    def on_callback_message(self, message: bytes) -> None:
+        AsyncLoggingConnection.seen.append('callback')
+        super().on_callback_message(message)
+
+
+def test_0_5_hooks_on_a_custom_connection_class_see_every_answer(driver: Driver) -> None:
+    connection_class: Any = LoggingConnection if driver.kind == 'sync' else \
+        AsyncLoggingConnection
+    connection_class.seen.clear()
+    recorder = Recorder()
+    with ScriptedPeer(answers([CALLBACK_CLICK])) as peer:
+        peer.script = lambda conn: [ok_for(conn.read_request()), CALLBACK_CLICK]
+        response = driver.call(peer.port, publish_with(recorder),
+                               connection_class=connection_class)
+        with pytest.raises(GNTPResponseError) as info:
+            peer.script = answers(error(402))
+            driver.call(peer.port, register, connection_class=connection_class)
+    assert response.ok and [name for name, _ in recorder.calls] == ['click']
+    assert connection_class.seen == ['ok:GNTP/1.0 -OK NONE', 'callback',
+                                     'ok:GNTP/1.0 -ERROR NONE']
+    assert info.value.error_code == 402
+
+
+class SocketOnly05Connection(BaseGNTPConnection[None]):
+    """A connection written against 0.5's interface alone: write_message, read_message
+    and close over a plain socket; the hooks decide what the answers mean."""
+
+    def __init__(self, address: Tuple[str, int], timeout: Optional[float],
+                 final_callback: Any = None, socket_callback: Any = None,
+                 **options: Any) -> None:
+        super().__init__(final_callback, socket_callback, options.get('key'))
+        self.sock: Optional[socket.socket] = socket.create_connection(address, timeout)
+
+    def write_message(self, message: Any) -> None:
+        assert self.sock is not None
+        self.sock.sendall(message if isinstance(message, bytes) else b''.join(message))
+
+    def read_message(self, callback: Callable[[bytes], None]) -> None:
+        data = b''
+        while self.sock is not None and b'\r\n\r\n' not in data:
+            chunk = self.sock.recv(4096)
+            if not chunk:
+                break
+            data += chunk
+        callback(data)
+
+    def close(self) -> None:
+        if self.sock is not None:
+            self.sock.close()
+            self.sock = None
+
+
+def test_a_0_5_connection_class_of_its_own_still_works() -> None:
+    with ScriptedPeer() as peer:
+        publisher = Publisher('App', EVENTS, host='127.0.0.1', port=peer.port,
+                              connection_class=SocketOnly05Connection)
+        assert publisher.register().action == 'REGISTER'
+    with ScriptedPeer(answers(error(402))) as peer:
+        publisher = Publisher('App', EVENTS, host='127.0.0.1', port=peer.port,
+                              connection_class=SocketOnly05Connection)
+        with pytest.raises(GNTPResponseError) as info:
+            publisher.register()
+    assert info.value.error_code == 402
