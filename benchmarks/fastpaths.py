@@ -34,11 +34,6 @@ def _no_canonical_lines() -> None:
     requests._PLAIN_RESPONSE_LINES.clear()
 
 
-def _no_plain_info_lines() -> None:
-    from gntplib import packers
-    packers._PLAIN_INFO_LINES.clear()
-
-
 def _no_async_in_place() -> None:
     from gntplib import _async_io, async_
 
@@ -52,7 +47,6 @@ def _no_async_in_place() -> None:
 #: name -> (scenarios it concerns, how to switch it off)
 FAST_PATHS: Dict[str, tuple] = {
     'parse-canonical-line': (['plain', 'async'], _no_canonical_lines),
-    'pack-plain-info-line': (['plain', 'async'], _no_plain_info_lines),
     'async-read-in-place': (['async'], _no_async_in_place),
 }
 

@@ -150,9 +150,6 @@ class SectionPacker:
 _PLAIN = NullCipher()
 #: The shared ``NONE`` cipher object (``gntplib.NullCipher``).
 plain_cipher = _PLAIN
-#: The information line of an unauthenticated, unencrypted request, by message type.
-_PLAIN_INFO_LINES = {message_type: InformationLinePacker(None, _PLAIN).pack(message_type)
-                     for message_type in c.REQUEST_TYPES}
 
 
 def _clashes_with_framing(ciphertext: bytes) -> bool:
@@ -190,9 +187,7 @@ class MessagePacker:
         sections = SectionPacker()
         block = sections.pack(request.header_sections())
         if not self.cipher:
-            head = _PLAIN_INFO_LINES.get(request.message_type) if self.key is None else None
-            if head is None:
-                head = InformationLinePacker(self.key, self.cipher).pack(request.message_type)
+            head = InformationLinePacker(self.key, self.cipher).pack(request.message_type)
             parts = [head + block + c.LINE_DELIMITER]
             if not sections.resources:
                 return parts

@@ -11,10 +11,9 @@ from typing import List, Tuple
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from gntplib import packers, requests
-from gntplib.packers import MessagePacker, pack_response
-from gntplib.requests import BaseRequest, Response, parse_response
-from tests.test_fuzz_core import requests as any_request
+from gntplib import requests
+from gntplib.packers import pack_response
+from gntplib.requests import Response, parse_response
 
 header_names = st.from_regex(r'[A-Za-z][A-Za-z0-9-]{0,15}', fullmatch=True)
 header_values = st.text(st.characters(codec='utf-8', exclude_characters='\r\n'),
@@ -42,13 +41,3 @@ def test_canonical_response_lines_parse_as_the_general_parser_does(
     with monkeypatch.context() as patch:
         patch.setattr(requests, '_PLAIN_RESPONSE_LINES', {})  # the general path only
         assert _parsed(message) == fast
-
-
-@FAST
-@given(any_request)
-def test_precomputed_information_lines_pack_as_the_general_packer_does(
-        monkeypatch: pytest.MonkeyPatch, request: BaseRequest) -> None:
-    fast = b''.join(MessagePacker().pack_parts(request))
-    with monkeypatch.context() as patch:
-        patch.setattr(packers, '_PLAIN_INFO_LINES', {})  # the general path only
-        assert b''.join(MessagePacker().pack_parts(request)) == fast
