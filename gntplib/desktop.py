@@ -140,11 +140,14 @@ class DesktopDisplay(Display):
         self._app_icons: 'collections.OrderedDict[str, Tuple[Any, Dict[str, Any]]]' = \
             collections.OrderedDict()
         self._early: 'collections.OrderedDict[int, Optional[str]]' = collections.OrderedDict()
+        self._server: Any = None
 
     # -- the Display interface ---------------------------------------------------------------
 
     def start(self, server: Any) -> None:
-        """Connect to the bus in the background, so the first notification does not wait."""
+        """Connect to the bus in the background, so the first notification does not wait;
+        keep the server for the icons of applications registered before (its registry)."""
+        self._server = server
         asyncio.ensure_future(self._connected())
 
     def show(self, event: DisplayEvent) -> None:
@@ -201,7 +204,7 @@ class DesktopDisplay(Display):
     async def _icon_paths(self, request: NotifyRequest) -> Tuple[Optional[str], Optional[str]]:
         """The notification's image (its icon, else its event's, else the application's)
         and the application's icon, as file paths."""
-        app_icon, event_icons = self._app_icons.get(request.app_name, (None, {}))
+        app_icon, event_icons = self._registered_icons(request.app_name)
         app_path = await self.icons.path(app_icon) if app_icon is not None else None
         for icon in (request.notification.icon, event_icons.get(request.notification.name)):
             if icon is not None:
@@ -209,6 +212,17 @@ class DesktopDisplay(Display):
                 if path is not None:
                     return path, app_path
         return app_path, app_path
+
+    def _registered_icons(self, app_name: str) -> Tuple[Any, Dict[str, Any]]:
+        """The application's icon and its notification types' icons: as its REGISTER
+        said, else as the server's registry knows them (restored from saved state)."""
+        known = self._app_icons.get(app_name)
+        if known is None and hasattr(self._server, 'list_applications'):
+            for info in self._server.list_applications():
+                if info.name == app_name:
+                    known = (info.icon, {t.name: t.icon for t in info.notifications})
+                    _remember(self._app_icons, app_name, known)
+        return known if known is not None else (None, {})
 
     async def _work(self, queue: 'asyncio.Queue[Tuple[DisplayEvent, asyncio.Future[Any]]]'
                     ) -> None:

@@ -109,7 +109,7 @@ def test_icons_and_escaped_markup_reach_the_daemon(dunst, receiver):
     publisher = gntp.publisher('DunstLooks', icon=Resource(app_icon))
     publisher.publish('ev', 'Inline icon', '<b>not bold</b> & <a href="https://x">l</a>',
                       icon=Resource(ICON), priority=2)
-    publisher.publish('ev', 'App icon', 'no icon of its own')
+    publisher.publish('ev', 'App icon', 'no icon of its own', sticky=True)
     wait_until(lambda: gntp.display.notified == 2, 10, 'two Notify calls')
     wait_until(lambda: dunst.count() == 2, 10, 'two notifications on screen')
     dunst.ctl('close-all')
@@ -123,5 +123,16 @@ def test_icons_and_escaped_markup_reach_the_daemon(dunst, receiver):
     def md5_of(path: str) -> str:
         with open(path, 'rb') as f:
             return hashlib.md5(f.read()).hexdigest()
+    assert (inline['timeout'], fallback['timeout']) == (30_000_000, 0)  # us; sticky: never
     assert md5_of(inline['icon_path']) == hashlib.md5(ICON).hexdigest()
     assert md5_of(fallback['icon_path']) == hashlib.md5(app_icon).hexdigest()
+
+
+def test_a_click_opens_the_url_callback(dunst, receiver):
+    opened: List[str] = []
+    gntp = receiver(dunst.bus.address, opener=opened.append, expire_timeout=30)
+    gntp.publisher('DunstLink').publish('ev', 'Report ready', gntp_callback=(
+        'https://ci.example.com/builds/42'))
+    act(dunst, 'click')
+    wait_until(lambda: opened, 10, 'the URL opened')
+    assert opened == ['https://ci.example.com/builds/42']

@@ -171,3 +171,28 @@ def test_only_the_newest_icon_files_are_kept(site):
         finally:
             icons.close()
     asyncio.run(main())
+
+
+def test_icons_of_applications_registered_before_the_display_saw_them(private_bus,
+                                                                      scripted):
+    """An application the registry knows without a REGISTER this display saw (state
+    restored at startup) still gets its icons."""
+    from gntplib.desktop import DesktopDisplay
+    from gntplib.requests import RegisterRequest
+    from gntplib.server import GNTPServer, ServerThread
+
+    server = scripted()
+    display = DesktopDisplay(private_bus.address)
+
+    def restored() -> GNTPServer:
+        gntp = GNTPServer(display=display)
+        gntp.registry.register(RegisterRequest('Restored', Resource(PNG + b'app'), [
+            Event('ev', icon=Resource(PNG + b'ev')), Event('plain')]), ('127.0.0.1', 1))
+        return gntp
+    with ServerThread(restored) as thread:
+        publisher = Publisher('Restored', ['ev', 'plain'], port=thread.port)
+        publisher.publish('ev', 'event icon')
+        publisher.publish('plain', 'app icon')
+        notifications = server.wait_for_notifications(2)
+        assert [read(n['hints']['image-path']) for n in notifications] == [
+            PNG + b'ev', PNG + b'app']
