@@ -148,7 +148,7 @@ class DesktopDisplay(Display):
         """Connect to the bus in the background, so the first notification does not wait;
         keep the server for the icons of applications registered before (its registry)."""
         self._server = server
-        asyncio.ensure_future(self._connected())
+        self._connecting = asyncio.ensure_future(self._connect())
 
     def show(self, event: DisplayEvent) -> None:
         """Queue a NOTIFY for the desktop (REGISTER: remember the application's icons)."""

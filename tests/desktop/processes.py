@@ -10,25 +10,16 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import time
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Optional
+from typing import Any, Dict, List, Optional
+
+from tests.support.waiting import wait_until
+
+__all__ = ['INSTALL', 'PROGRAMS', 'DesktopSession', 'Dunst', 'PrivateBus', 'Xvfb',
+           'wait_until']
 
 INSTALL = 'bash scripts/system-deps (scripts/deps/desktop.sh)'
 PROGRAMS = ('dbus-daemon', 'Xvfb', 'dunst', 'dunstctl')
-
-
-def wait_until(predicate: Callable[[], Any], timeout: float = 10.0, what: str = 'condition',
-               interval: float = 0.02) -> Any:
-    """Poll ``predicate`` until it is true (returned) or ``timeout`` seconds pass (fail)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f'timed out after {timeout} s waiting for {what}')
-        time.sleep(interval)
 
 
 class PrivateBus:
