@@ -14,6 +14,7 @@ import pytest
 
 from gntplib import NotifyRequest, RegisterRequest, Resource, URLCallback
 from gntplib.server import ServerThread
+from tests.conftest import ServeProcess
 
 from .support import ICON, errors_of, requests_of, run_peer
 
@@ -101,3 +102,23 @@ def test_a_wrong_password_is_a_visible_failure(
         gntp_send: Callable[..., 'subprocess.CompletedProcess[str]']) -> None:
     result = gntp_send('Refused', 'text', password='not-' + PASSWORD)
     assert result.returncode != 0 or result.stderr
+
+
+def test_gntplib_serve_records_what_gntp_send_sent(
+        require_program: Callable[..., str], gntplib_serve: Callable[..., ServeProcess],
+        tmp_path: Path) -> None:
+    """The same exchange through ``gntplib serve --json``, as a user runs it."""
+    icon = tmp_path / 'icon.png'
+    icon.write_bytes(ICON)
+    served = gntplib_serve('--json', '--password', PASSWORD)
+    result = run_peer([require_program('gntp-send'), '-a', 'Send App', '-n', 'build', '-s',
+                       f'127.0.0.1:{served.port}', '-p', PASSWORD, TITLE, TEXT, str(icon)],
+                      timeout=15)
+    assert result.returncode == 0, result.stderr
+    register, notify = served.json(), served.json()
+    assert (register['type'], register['application']) == ('REGISTER', 'Send App')
+    assert (notify['type'], notify['title'], notify['text']) == ('NOTIFY', TITLE, TEXT)
+    assert notify['key_hash_algorithm'] == 'MD5'
+    [resource] = notify['resources']
+    assert resource['length'] == len(ICON)
+    assert served.stop() == 0
