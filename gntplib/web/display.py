@@ -95,9 +95,14 @@ class WebDisplay(Display):
     # -- the Display interface -------------------------------------------------------------
 
     def start(self, server: Any) -> None:
-        """Show ``server``'s registry in the panel, and run the start hooks (the receiver
-        starts serving the page, on the server's loop)."""
+        """Show ``server``'s registry in the panel, start the history with what the
+        server's state store kept (``--state``: the notifications of earlier runs), and
+        run the start hooks (the receiver starts serving the page, on the server's loop)."""
         self.server = server
+        state = getattr(server, 'state', None)
+        if state is not None and not len(self.history):
+            for entry in state.store.history(self.history.size):
+                self.history.restore(entry)
         for hook in self._on_start:
             hook(server)
 

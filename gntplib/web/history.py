@@ -149,6 +149,23 @@ class History:
             'callback': described, 'result': None, 'dismissed': False,
             'coalescing_id': n.coalescing_id,
         }
+        return self._keep(card)
+
+    def restore(self, entry: Any) -> Dict[str, Any]:
+        """Add the card of a notification from the server's state store (a
+        :class:`~gntplib.state.HistoryEntry`, accepted before the server started): its
+        sender waits for nothing any more."""
+        moment = datetime.datetime.fromtimestamp(entry.received_at, datetime.timezone.utc)
+        return self._keep({
+            'id': self._next_id, 'app': entry.app_name, 'name': entry.name,
+            'title': entry.title, 'text': entry.text or '', 'priority': entry.priority or 0,
+            'sticky': bool(entry.sticky), 'time': _iso(moment),
+            'icon': icon_url(entry.icon, self.icons), 'app_icon': None,
+            'notification_id': entry.id_, 'callback': None, 'result': None,
+            'dismissed': False, 'coalescing_id': entry.coalescing_id,
+        })
+
+    def _keep(self, card: Dict[str, Any]) -> Dict[str, Any]:
         self._next_id += 1
         self._cards[card['id']] = card
         while len(self._cards) > self.size:

@@ -7,6 +7,7 @@ import asyncio
 import json
 import logging
 import ssl
+import urllib.request
 import subprocess
 from typing import Any, Dict, Iterator, List, Optional
 
@@ -442,3 +443,29 @@ async def test_a_coalescing_id_replaces_the_earlier_card_of_its_application(rece
         ('Downloading: 10 %', True), ('Same ID, other application', False),
         ('Downloading: 60 %', False)]
     ws.close()
+
+
+def test_with_a_state_store_the_history_survives_a_restart(tmp_path):
+    from gntplib import Publisher
+    from gntplib.server import ServerThread
+    from gntplib.state import StateKeeper
+
+    def run(title: str) -> List[Dict[str, Any]]:
+        web = WebReceiver(token=TOKEN)
+        with ServerThread(display=web.display,
+                          state=StateKeeper.open(str(tmp_path))) as thread:
+            publisher = Publisher('App', ['update'], port=thread.port)
+            publisher.register()
+            publisher.publish('update', title, 'kept on disk', id_=title, priority=1,
+                              icon=Resource(data=ICON_PNG))
+            request = urllib.request.Request(web.base_url + 'api/notifications',
+                                             headers={'Authorization': f'token {TOKEN}'})
+            with urllib.request.urlopen(request, timeout=10) as answer:
+                cards: List[Dict[str, Any]] = json.load(answer)['notifications']
+            return cards
+    assert [card['title'] for card in run('first run')] == ['first run']
+    cards = run('second run')
+    assert [(c['title'], c['notification_id'], c['priority'], c['text']) for c in cards] == [
+        ('first run', 'first run', 1, 'kept on disk'),
+        ('second run', 'second run', 1, 'kept on disk')]
+    assert cards[0]['icon'] == cards[1]['icon'] == f'icons/{Resource(data=ICON_PNG).identifier()}'
