@@ -130,6 +130,7 @@ class DesktopDisplay(Display):
         self._capabilities: Optional[List[str]] = None
         self._retry_at = 0.0
         self._bus_down_logged = False
+        self._server_down_logged = False
         self._connecting: 'Optional[asyncio.Future[Optional[NotificationsBus]]]' = None
         self._queue: 'Optional[asyncio.Queue[Tuple[DisplayEvent, asyncio.Future[Any]]]]' = None
         self._worker: 'Optional[asyncio.Future[None]]' = None
@@ -244,9 +245,15 @@ class DesktopDisplay(Display):
                                                      timeout=self.call_timeout)
                     self._capabilities = [str(name) for name in capabilities]
                 await self._notify(bus, self._capabilities, event, image, app_icon)
+                if self._server_down_logged:
+                    logger.warning('the notification server is back')
+                    self._server_down_logged = False
                 return
             except GNTPConnectionError as exc:
-                logger.warning('desktop notification failed, using the fallback: %s', exc)
+                # Said once per outage, like the bus's.
+                logger.log(logging.DEBUG if self._server_down_logged else logging.WARNING,
+                           'desktop notification failed, using the fallback: %s', exc)
+                self._server_down_logged = True
                 self._capabilities = None
         self.fallen_back += 1
         try:

@@ -179,7 +179,8 @@ def test_url_callback_opens_http_urls_only_on_click(private_bus, scripted, recei
 
 
 def test_the_notification_server_leaves_and_comes_back(private_bus, scripted, receiver,
-                                                       sender):
+                                                       sender, caplog):
+    caplog.set_level(logging.DEBUG, logger='gntplib.desktop')
     first_server = scripted()
     gntp = receiver(private_bus.address)
     who = sender(gntp.port)
@@ -189,7 +190,8 @@ def test_the_notification_server_leaves_and_comes_back(private_bus, scripted, re
     assert waiting.result(10) == ['timeout:lost']
     # Meanwhile: the fallback shows them.
     who.publisher.publish('ev', 'while away')
-    wait_until(lambda: gntp.fallback.shown, 5, 'the fallback')
+    who.publisher.publish('ev', 'still away')
+    wait_until(lambda: len(gntp.fallback.shown) == 2, 5, 'the fallback')
     assert gntp.fallback.shown[0].request.notification.title == 'while away'
     # Back (another daemon, its ids start again at 1): clicks reach the sender again.
     second_server = scripted()
@@ -197,7 +199,11 @@ def test_the_notification_server_leaves_and_comes_back(private_bus, scripted, re
     notification = second_server.wait_for_notifications()[0]
     second_server.signal(second_server.click(notification['id']))
     assert waiting.result(10) == ['click:back']
-    assert gntp.display.notified == 2 and gntp.display.fallen_back == 1
+    assert gntp.display.notified == 2 and gntp.display.fallen_back == 2
+    warnings = [r.getMessage() for r in caplog.records
+                if r.name == 'gntplib.desktop' and r.levelno == logging.WARNING]
+    assert len([w for w in warnings if 'using the fallback' in w]) == 1, warnings
+    assert warnings[-1] == 'the notification server is back'
 
 
 def test_the_bus_goes_away_and_comes_back(private_bus, scripted, receiver, sender):
