@@ -8,6 +8,7 @@ answers with the headers of :mod:`gntplib.web.security`.
 from __future__ import annotations
 
 import logging
+from http.client import responses
 from typing import TYPE_CHECKING, Any, Dict, Optional, Tuple
 
 from tornado.web import HTTPError, RequestHandler
@@ -56,19 +57,22 @@ class _Guarded(RequestHandler):
 
     def prepare(self) -> None:
         if not host_allowed(self.request.headers.get('Host'), self.receiver.host):
-            self._refuse('unknown host name')
+            self._refuse('unknown host name', 'This address answers only to its loopback '
+                         'names (localhost, 127.0.0.1).\n')
         if not token_matches(self.given_token(), self.receiver.token):
-            self._refuse('access token missing or wrong')
+            self._refuse('access token missing or wrong', _REFUSED)
 
-    def _refuse(self, why: str) -> None:
+    def _refuse(self, why: str, body: str) -> None:
         # Tornado would log the URI with its query (which may hold a token): log the path.
         logger.warning('refused %s %s from %s: %s', self.request.method, self.request.path,
                        self.request.remote_ip, why)
+        self._refusal = body
         raise HTTPError(403)
 
     def write_error(self, status_code: int, **kwargs: Any) -> None:
         self.set_header('Content-Type', 'text/plain; charset=utf-8')
-        self.write(_REFUSED if status_code == 403 else f'{status_code} {self._reason}\n')
+        default = f'{status_code} {responses.get(status_code, "Error")}\n'
+        self.write(getattr(self, '_refusal', None) or default)
 
 
 class PageHandler(_Guarded):
@@ -144,7 +148,8 @@ class SocketHandler(_Guarded, WebSocketHandler):
         # Browsers always send an Origin; a client without one is a script with the token.
         origin = self.request.headers.get('Origin')
         if origin is not None and not self.check_origin(origin):
-            self._refuse(f'WebSocket from another origin ({origin[:100]})')
+            self._refuse(f'WebSocket from another origin ({origin[:100]})',
+                         'WebSocket connections are accepted from this page only.\n')
 
     def open(self, *args: str, **kwargs: str) -> None:
         # Small messages, each wanted at once: Nagle's algorithm would hold one back until

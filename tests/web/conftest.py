@@ -63,7 +63,7 @@ def web(request: pytest.FixtureRequest) -> Iterator[Web]:
     thread.stop()
 
 
-class _Browser:
+class Browser:
     """Starts Chromium on first use; :meth:`quit` ends it."""
 
     def __init__(self) -> None:
@@ -94,14 +94,14 @@ class _Browser:
 
 
 @pytest.fixture(scope='module')
-def _browser_holder() -> Iterator[_Browser]:
-    holder = _Browser()
+def _browser_holder() -> Iterator[Browser]:
+    holder = Browser()
     yield holder
     holder.quit()
 
 
 @pytest.fixture
-def browser(_browser_holder: _Browser, require_program: Callable[..., str]) -> Any:
+def browser(_browser_holder: Browser, require_program: Callable[..., str]) -> Any:
     """The module's headless Chromium (a Selenium WebDriver), cookies cleared, one tab."""
     pytest.importorskip('selenium', reason='pip install -e .[test]')
     driver = _browser_holder.get(require_program('chromium'), require_program('chromedriver'))

@@ -113,6 +113,8 @@ async def test_without_the_token_the_page_api_icons_and_websocket_refuse(receive
             response = await receiver.fetch(path, token)
             assert response.code == 403, (path, token)
             assert b'access token' in response.body and TOKEN.encode() not in response.body
+    missing = await receiver.fetch('/static/nothing.js', TOKEN)
+    assert missing.code == 404 and missing.body == b'404 Not Found\n'
     for token in (None, 'wrong-token'):
         with pytest.raises(HTTPClientError) as refused:
             await receiver.socket(token=token)
@@ -164,7 +166,7 @@ async def test_on_loopback_only_loopback_host_names_are_answered(receiver):
     port = receiver.receiver.port
     evil = await receiver.fetch('/api/applications', TOKEN,
                                 headers={'Host': f'rebind.example:{port}'})
-    assert evil.code == 403
+    assert evil.code == 403 and b'loopback names' in evil.body
     for host in (f'localhost:{port}', f'127.0.0.1:{port}'):
         assert (await receiver.fetch('/api/applications', TOKEN,
                                      headers={'Host': host})).code == 200
