@@ -490,7 +490,11 @@ class GNTPServer(TCPServer):
                 if self.state is not None:
                     self.state.record(request, peer, self.subscription_ttl)
                 for subscription, forwarded in decision.forwards:
-                    self.forwarder.forward(subscription, forwarded)
+                    if self.state is not None:  # through the outbox: kept, retried
+                        self.state.forward_to_subscriber(subscription, forwarded,
+                                                         self.forward_timeout, self._forwarded)
+                    else:
+                        self.forwarder.forward(subscription, forwarded)
         except Exception:
             logger.exception('handling %s from %s failed', request.message_type,
                              format_address(peer))
@@ -517,9 +521,11 @@ class GNTPServer(TCPServer):
     def _resume_subscription(self, record: 'SubscriptionRecord', hub_password: str,
                              ttl: float) -> None:
         request = SubscribeRequest(record.id_, record.name, record.port)
-        self.subscribers[record.id_] = Subscription(
-            request, record.host, hub_password, record.key_algorithm,
-            record.encryption_algorithm, int(ttl))
+        subscription = Subscription(request, record.host, hub_password, record.key_algorithm,
+                                    record.encryption_algorithm, int(ttl))
+        self.subscribers[record.id_] = subscription
+        if self.state is not None:
+            self.state.subscriber(subscription, self.forward_timeout, self._forwarded)
 
     def _restore_choice(self, app_name: str, notification_name: str, enabled: bool) -> None:
         try:

@@ -4,6 +4,7 @@
 * :mod:`~gntplib.state.sqlite`: :class:`SQLiteStore` (stdlib ``sqlite3``, WAL);
 * :mod:`~gntplib.state.outbox`: per-destination queues drained with retries;
 * :mod:`~gntplib.state.forward`: Apprise destinations and their filters;
+* :mod:`~gntplib.state.subscribers`: GNTP subscribers as destinations;
 * :mod:`~gntplib.state.keeper`: :class:`StateKeeper`, what a receiver calls.
 
 See :doc:`/state`.

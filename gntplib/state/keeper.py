@@ -24,6 +24,7 @@ from .outbox import Clock, Destination, Outbox, RetryPolicy
 from .records import AppRecord, HistoryEntry, HistoryLimits, SubscriptionRecord
 from .sqlite import SQLiteStore, database_path
 from .store import MemoryStore, Store
+from .subscribers import Outcome, SubscriberDestination, pack_forward
 
 __all__ = ['StateKeeper', 'default_state_dir', 'hub_password']
 
@@ -70,8 +71,7 @@ class StateKeeper:
         self.store = store
         self.clock = clock
         self.durable = not isinstance(store, MemoryStore)
-        self.outbox = Outbox(store, destinations, policy, clock, commit=self._outbox_changed) \
-            if destinations else None
+        self.outbox = Outbox(store, destinations, policy, clock, commit=self._outbox_changed)
         self._pending: Optional['asyncio.Future[None]'] = None
         self._history_added = False
         self._lock: Optional[IO[Any]] = None
@@ -141,8 +141,7 @@ class StateKeeper:
         entry = HistoryEntry.from_request(request, host, self.clock(), self.store.limits)
         self.store.add_history(entry)
         self._history_added = True
-        if self.outbox is not None:
-            self.outbox.enqueue(entry.payload())
+        self.outbox.enqueue(entry.payload())
         return entry
 
     def subscribed(self, request: SubscribeRequest, host: str, port: int, key: Key,
@@ -194,6 +193,23 @@ class StateKeeper:
                     resumed += 1
         return len(apps), resumed
 
+    def forward_to_subscriber(self, subscription: Any, request: BaseRequest, timeout: float,
+                              outcome: Optional[Outcome] = None) -> None:
+        """Queue a request the receiver forwards to a GNTP subscriber (a
+        :class:`~gntplib.receiver.Subscription`); its queue is drained in order, with
+        retries, while the subscription lasts."""
+        destination = self.subscriber(subscription, timeout, outcome)
+        self.outbox.enqueue_for(destination, pack_forward(request))
+
+    def subscriber(self, subscription: Any, timeout: float,
+                   outcome: Optional[Outcome] = None) -> SubscriberDestination:
+        """The queue of a subscriber (made if need be, e.g. for a resumed subscription;
+        renewed to ``subscription`` if it exists)."""
+        destination = self.outbox.add(SubscriberDestination(subscription, timeout, outcome))
+        assert isinstance(destination, SubscriberDestination)
+        destination.renew(subscription)
+        return destination
+
     # -- acknowledging ------------------------------------------------------------------------
 
     def acknowledged(self) -> Optional['asyncio.Future[None]']:
@@ -231,8 +247,7 @@ class StateKeeper:
             return
         if pending is not None and not pending.done():
             pending.set_result(None)
-        if self.outbox is not None:
-            self.outbox.poke()
+        self.outbox.poke()
 
     def _outbox_changed(self) -> None:
         if self.durable:
@@ -242,13 +257,11 @@ class StateKeeper:
 
     def start(self) -> None:
         """Start draining the outbox (on the running loop)."""
-        if self.outbox is not None:
-            self.outbox.start()
+        self.outbox.start()
 
     async def close(self) -> None:
         """Stop the outbox, commit and close the store, and free the state directory."""
-        if self.outbox is not None:
-            await self.outbox.stop()
+        await self.outbox.stop()
         try:
             self.store.close()
         finally:

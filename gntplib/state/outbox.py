@@ -25,7 +25,7 @@ from ..exceptions import GNTPError
 from .records import OutboxItem
 from .store import Store
 
-__all__ = ['Destination', 'DeliveryError', 'RetryPolicy', 'Outbox']
+__all__ = ['Destination', 'DeliveryError', 'Undeliverable', 'RetryPolicy', 'Outbox']
 
 logger = logging.getLogger('gntplib.state.outbox')
 
@@ -34,6 +34,10 @@ Clock = Callable[[], float]
 
 class DeliveryError(GNTPError):
     """A destination did not take an item (it will be tried again)."""
+
+
+class Undeliverable(DeliveryError):
+    """An item its destination will never take (it is dropped at once, not retried)."""
 
 
 class Destination(ABC):
@@ -138,6 +142,21 @@ class Outbox:
     def __repr__(self) -> str:
         return f'<Outbox destinations={[d.label for d in self.destinations]}>'
 
+    def add(self, destination: Destination) -> Destination:
+        """Add a destination (draining at once if the outbox runs); if one with its key is
+        there already, that one is kept and returned."""
+        for known in self.destinations:
+            if known.key == destination.key:
+                return known
+        self.destinations.append(destination)
+        if self._running:
+            self._start(destination)
+        return destination
+
+    def enqueue_for(self, destination: Destination, payload: Dict[str, Any]) -> None:
+        """Queue ``payload`` for one destination, whatever its filters."""
+        self.store.enqueue(destination.key, payload, self.clock())
+
     def enqueue(self, payload: Dict[str, Any]) -> int:
         """Queue ``payload`` for every destination whose filters accept it; return for how
         many. Not durable until the next commit; call :meth:`poke` after it."""
@@ -155,9 +174,20 @@ class Outbox:
             return
         self._changed = asyncio.Event()
         self._running = True
+        known = {d.key for d in self.destinations}
+        for item in self.store.outbox():
+            if item.destination not in known:     # no longer configured, or not resumed
+                logger.warning('forwarding: dropping an item for %s, which is gone',
+                               item.destination)
+                self.store.remove(item.row)
+                self._log(self.dropped, (item.destination, item.payload, 'destination gone'))
+        self._commit()
         for destination in self.destinations:
-            self._wakeups[destination.key] = asyncio.Event()
-            self._tasks.append(asyncio.ensure_future(self._drain(destination)))
+            self._start(destination)
+
+    def _start(self, destination: Destination) -> None:
+        self._wakeups[destination.key] = asyncio.Event()
+        self._tasks.append(asyncio.ensure_future(self._drain(destination)))
 
     def poke(self) -> None:
         """Look at every queue again now (new items, or the clock moved)."""
@@ -246,6 +276,13 @@ class Outbox:
         if delivery.done() and not delivery.cancelled():
             exc = delivery.exception()
             error = None if exc is None else str(exc) or type(exc).__name__
+            if isinstance(exc, Undeliverable):
+                logger.warning('forwarding to %s: dropping an item: %s', destination.label,
+                               error)
+                self.store.remove(item.row)
+                self._save()
+                self._log(self.dropped, (destination.key, item.payload, error))
+                return
         if error is not None:
             attempts = item.attempts + 1
             retry_at = self.clock() + self.policy.delay(attempts)

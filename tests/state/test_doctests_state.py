@@ -8,7 +8,8 @@ import importlib
 import pytest
 
 MODULES = ['gntplib.state.store', 'gntplib.state.sqlite', 'gntplib.state.records',
-           'gntplib.state.outbox', 'gntplib.state.forward', 'gntplib.state.keeper']
+           'gntplib.state.outbox', 'gntplib.state.forward', 'gntplib.state.keeper',
+           'gntplib.state.subscribers']
 
 
 @pytest.mark.parametrize('name', MODULES)
