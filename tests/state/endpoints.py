@@ -8,12 +8,13 @@ import asyncio
 import json
 import socket
 import threading
-import time
 from typing import Any, Callable, Dict, List, Optional
 
 from tornado.httpserver import HTTPServer
 from tornado.netutil import bind_sockets
 from tornado.web import Application, RequestHandler
+
+from ..support.waiting import wait_until
 
 
 class _Record(RequestHandler):
@@ -129,12 +130,5 @@ class EndpointThread:
         self.call(lambda: self._endpoint().up())
 
     def wait_for(self, predicate: Callable[[], bool], timeout: float = 10.0) -> None:
-        """Poll ``predicate()`` until it is true.
-
-        Raises:
-            AssertionError: If ``timeout`` seconds pass first.
-        """
-        deadline = time.monotonic() + timeout
-        while not predicate():
-            assert time.monotonic() < deadline, f'not true within {timeout} s'
-            time.sleep(0.02)
+        """Poll ``predicate()`` until it is true (AssertionError after ``timeout`` s)."""
+        wait_until(predicate, timeout, 'the endpoint')

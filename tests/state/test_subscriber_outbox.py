@@ -3,21 +3,14 @@ retries while a subscriber is down, across a hub restart, and not past the subsc
 
 from __future__ import annotations
 
-import time
-
 from gntplib import Publisher, Subscriber
 from gntplib.server import ServerThread
 from gntplib.state import RetryPolicy, StateKeeper
 
+from ..support.waiting import wait_until
+
 QUICK = RetryPolicy(initial_delay=0.05, max_delay=0.2)
 SUB_ID = 'desk-1'
-
-
-def wait_until(predicate, timeout=10.0):
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, f'not true within {timeout} s'
-        time.sleep(0.02)
 
 
 def subscriber_on(port=0):
