@@ -76,12 +76,13 @@ class BaseGNTPConnection(Generic[IOResult]):
     def on_ok_message(self, message: bytes) -> None:
         """Handle the first response: the ``-OK`` (raising on ``-ERROR``); then wait for the
         callback or close, and pass the response to ``final_callback``."""
+        exchange = self.exchange
         try:
-            ok = self.exchange.handle_ok(message)
+            ok = exchange.handle_ok(message)
         except Exception:
             self.close()
             raise
-        waiting = self.waiting_for_callback
+        waiting = exchange.waiting_for == CALLBACK
         if not waiting:
             self.close()
         if self.final_callback is not None:
