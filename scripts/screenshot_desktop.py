@@ -29,12 +29,15 @@ def main(output: Path) -> None:
         dunst = Dunst(directory, bus, xvfb)
         env = dict(dunst.env, PYTHONPATH=str(ROOT))
         serve = subprocess.Popen([sys.executable, '-m', 'gntplib', 'serve', '--port', '0',
-                                  '--desktop'], stdout=subprocess.DEVNULL,
+                                  '--desktop', '--no-state'], stdout=subprocess.DEVNULL,
                                  stderr=subprocess.PIPE, text=True, env=env)
         try:
             assert serve.stderr is not None
-            match = re.search(r'listening on 127\.0\.0\.1:(\d+)', serve.stderr.readline())
-            assert match, 'gntplib serve did not start'
+            said = [serve.stderr.readline()]
+            while said[-1] and 'listening on' not in said[-1] and len(said) < 20:
+                said.append(serve.stderr.readline())
+            match = re.search(r'listening on 127\.0\.0\.1:(\d+)', said[-1])
+            assert match, f'gntplib serve did not start: {said}'
             icon = directory / 'icon.png'
             subprocess.run(['convert', '-size', '48x48', 'radial-gradient:#7fd3ff-#0b5fa5',
                             '-fill', 'white', '-draw', 'circle 24,24 24,14', str(icon)],
@@ -67,4 +70,4 @@ def main(output: Path) -> None:
 
 if __name__ == '__main__':
     main(Path(sys.argv[1]) if len(sys.argv) > 1 else
-         ROOT / 'docs' / '_static' / 'desktop-notification.png')
+         ROOT / 'docs' / 'images' / 'desktop-notification.png')

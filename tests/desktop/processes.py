@@ -82,6 +82,7 @@ class Xvfb:
 DUNSTRC = """\
 [global]
     idle_threshold = 0
+    show_indicators = no
     markup = full
     history_length = 100
     width = 360
