@@ -219,7 +219,7 @@
     trimList();
     const now = performance.timeOrigin + performance.now();
     for (const card of batch) shownAt.set(card.id, now);
-    if (shownAt.size > 20000) shownAt.delete(shownAt.keys().next().value);
+    while (shownAt.size > 20000) shownAt.delete(shownAt.keys().next().value);
     updateCounts();
     for (const card of fresh) desktopNotify(card);
   }
