@@ -3,7 +3,9 @@
 Two servers, side by side, each pinned to its own CPU with ``taskset`` (the load generator on
 the other one):
 
-* ``gntplib``: ``python -m gntplib serve --json`` with its stdout on /dev/null;
+* ``gntplib``: ``python -m gntplib serve --json --no-state`` with its stdout on /dev/null;
+* ``gntplib-state``: the same keeping its state (``--state`` in a temporary directory:
+  SQLite, an ``-OK`` only once the request is committed), ``gntplib serve``'s default;
 * ``bare``: a bare Tornado ``TCPServer`` that reads to the first blank line, writes
   ``-OK`` and closes (the least a Tornado server can do per request).
 
@@ -15,6 +17,7 @@ per request (user + system from ``/proc/PID/stat``: the steadier figure on a sha
     python benchmarks/server.py                   # both servers, 3 rounds of 20,000 requests
     python benchmarks/server.py --requests 5000 --rounds 1 --server gntplib
     python benchmarks/server.py --profile         # cProfile of the gntplib server, top 30
+    python benchmarks/server.py --before /tmp/old # also an older checkout (``before``)
 
 Linux only (``taskset``, ``/proc``).
 """
@@ -29,6 +32,7 @@ import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Dict, List, Optional, Tuple
@@ -41,6 +45,8 @@ from gntplib.packers import MessagePackerFactory  # noqa: E402
 from gntplib.requests import NotifyRequest, RegisterRequest  # noqa: E402
 
 IN_FLIGHT = 50
+#: ``serve`` options of the ``gntplib`` server (before state existed: none).
+SERVE_ARGS = ['--no-state']
 TICK = os.sysconf('SC_CLK_TCK')
 
 BARE_SERVER = '''
@@ -103,17 +109,26 @@ cProfile.run("loop.start()", sys.argv[2])
 '''
 
 
+#: An older checkout to compare with (``--before``), served as the ``before`` server.
+BEFORE: List[str] = []
+
+
 def start_server(kind: str, port: int, cpu: int, profile: Optional[str] = None
                  ) -> subprocess.Popen:  # type: ignore[type-arg]
-    if kind == 'bare':
+    root = BEFORE[0] if kind == 'before' else str(ROOT)
+    if kind == 'before':  # its serve may not know --no-state: it kept no state then
+        argv = [sys.executable, '-m', 'gntplib', 'serve', '--json', '--port', str(port)]
+    elif kind == 'bare':
         argv = [sys.executable, '-c', BARE_SERVER, str(port)]
     elif profile:
         argv = [sys.executable, '-c', PROFILED_SERVER, str(port), profile]
     else:
         argv = [sys.executable, '-m', 'gntplib', 'serve', '--json', '--port', str(port)]
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
+        argv += ['--state', tempfile.mkdtemp(prefix='gntplib-bench-')] \
+            if kind == 'gntplib-state' else SERVE_ARGS
+    env = dict(os.environ, PYTHONPATH=root)
     proc = subprocess.Popen(['taskset', '-c', str(cpu)] + argv, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE, env=env, cwd=str(ROOT))
+                            stderr=subprocess.PIPE, env=env, cwd=root)
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
         try:
@@ -159,7 +174,7 @@ def run(kind: str, count: int, server_cpu: int, client_cpu: int) -> Dict[str, fl
     proc = start_server(kind, port, server_cpu)
     try:
         register, notify = requests()
-        if kind == 'gntplib':
+        if kind != 'bare':
             assert asyncio.run(one(port, register))
         asyncio.run(load(port, notify, 500))  # warm-up
         before = cpu_seconds(proc.pid)
@@ -192,14 +207,18 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--requests', type=int, default=20000)
     parser.add_argument('--rounds', type=int, default=3)
-    parser.add_argument('--server', action='append', choices=['gntplib', 'bare'])
+    parser.add_argument('--server', action='append',
+                        choices=['gntplib', 'gntplib-state', 'bare', 'before'])
     parser.add_argument('--profile', action='store_true')
+    parser.add_argument('--before', metavar='DIR', help='an older checkout, run as "before"')
     args = parser.parse_args(argv)
+    if args.before:
+        BEFORE.append(str(Path(args.before).resolve()))
     os.sched_setaffinity(0, {0})  # the load generator on CPU 0, servers on CPU 1
     if args.profile:
         profile(args.requests, 1)
         return 0
-    kinds = args.server or ['bare', 'gntplib']
+    kinds = args.server or ['bare', 'gntplib'] + (['before'] if args.before else [])
     results: Dict[str, List[Dict[str, float]]] = {kind: [] for kind in kinds}
     for _ in range(args.rounds):
         for kind in kinds:  # interleaved, so a slow phase of the machine hits both
@@ -215,10 +234,12 @@ def main(argv: Optional[List[str]] = None) -> int:
         medians[kind] = (rate, cpu)
         print(f'| {kind} | {rate:,.0f} | {cpu:.0f} | '
               f'{sum(int(r["failures"]) for r in rows)} |')
-    if len(medians) == 2:
-        (bare_rate, bare_cpu), (ours_rate, ours_cpu) = medians['bare'], medians['gntplib']
-        print(f'\ngntplib / bare: CPU per request {ours_cpu / bare_cpu:.2f}x (target <= 1.5x), '
-              f'throughput {ours_rate / bare_rate:.2f}x (target >= 0.9x)')
+    if 'bare' in medians:
+        bare_rate, bare_cpu = medians['bare']
+        for kind in (k for k in medians if k != 'bare'):
+            ours_rate, ours_cpu = medians[kind]
+            print(f'\n{kind} / bare: CPU per request {ours_cpu / bare_cpu:.2f}x (target <= '
+                  f'1.5x), throughput {ours_rate / bare_rate:.2f}x (target >= 0.9x)')
     return 0
 
 
