@@ -5,24 +5,25 @@ Build with warnings as errors, as CI does (``tests/test_docs.py``)::
     sphinx-build -W --keep-going -b html docs docs/_build/html
 """
 
-import configparser
 import importlib.util
 import inspect
 import os
+import re
 import sys
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
 # Document this checkout, not whichever gntplib happens to be installed.
 sys.path.insert(0, ROOT)
 
-# Read the version from setup.cfg so the configuration itself never imports the package.
-_setup_cfg = configparser.ConfigParser()
-_setup_cfg.read(os.path.join(ROOT, "setup.cfg"))
+# Read the version where setup.cfg reads it (``attr: gntplib.__version__``), as text, so the
+# configuration itself never imports the package.
+with open(os.path.join(ROOT, "gntplib", "__init__.py"), encoding="utf-8") as _init:
+    _version = re.search(r"^__version__ = '([^']+)'", _init.read(), re.M)
 
 project = "gntplib"
 author = "the gntplib developers"
 copyright = "2026, the gntplib developers"
-release = _setup_cfg.get("metadata", "version", fallback="0")
+release = _version.group(1) if _version else "0"
 version = ".".join(release.split(".")[:2])
 
 extensions = [

@@ -7,7 +7,8 @@ Example:
     >>> publisher.publish('update', 'New Version', 'v2.0 released')  # doctest: +SKIP
 
 The synchronous API needs nothing beyond the standard library; encryption needs
-``gntplib[crypto]`` and :mod:`gntplib.async_` needs ``gntplib[async]``.
+``pip install 'gntplib[crypto]'`` and :mod:`gntplib.async_` needs
+``pip install 'gntplib[async]'``.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from .requests import (
     BaseRequest, NotifyRequest, RegisterRequest, Response, SubscribeRequest, parse_response,
 )
 
-__version__ = '1.0.0.dev0'
+__version__ = '4.0.0.dev0'
 
 # gntplib 0.5's module-level names, kept so that old code resolves them here (not in
 # __all__: new code finds them in their modules).

@@ -8,7 +8,7 @@ an :class:`asyncio.Future` (await it in a coroutine, yield it in a Tornado corou
 hand it to ``IOLoop.run_sync``) instead of blocking. Failures are the same
 :class:`~gntplib.exceptions.GNTPError` subclasses as in the synchronous API.
 
-This module needs Tornado (``pip install gntplib[async]``); ``import gntplib`` alone never
+This module needs Tornado (``pip install 'gntplib[async]'``); ``import gntplib`` alone never
 imports it. The module was called ``gntplib.async`` in gntplib 0.5, a name that is a keyword
 since Python 3.7; ``importlib.import_module('gntplib.async')`` still returns these objects.
 

@@ -2,7 +2,7 @@
 
 The cipher key is the first ``key_size`` bytes of the GNTP :class:`~gntplib.keys.Key`, so the
 hash must be long enough (SHA256 or SHA512 for AES and 3DES). Needs pycryptodomex, imported
-on first use: ``pip install gntplib[crypto]``.
+on first use: ``pip install 'gntplib[crypto]'``.
 
 Example:
     >>> from gntplib.keys import SHA256
@@ -43,7 +43,7 @@ def _cipher_module(algorithm_id: str) -> Any:
         module = __import__(f'Cryptodome.Cipher.{module_name}', fromlist=[module_name])
     except ImportError:
         raise GNTPEncryptionError(
-            f'{algorithm_id} encryption needs pycryptodomex: pip install gntplib[crypto]'
+            f"{algorithm_id} encryption needs pycryptodomex: pip install 'gntplib[crypto]'"
         ) from None
     return module
 

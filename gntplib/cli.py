@@ -1,20 +1,24 @@
-"""The ``gntplib`` command line: send notifications, run the embedded server, run the demo.
+"""The ``gntplib`` command line: send notifications, run the embedded server, run the demo,
+diagnose a receiver.
 
 ``gntplib`` (the console script) and ``python -m gntplib`` run :func:`main`. The command is
 not called ``gntp``: kfdm's ``gntp`` package owns that name.
 
 ::
 
+    gntplib notify "New version" "2.0 is out"          # like notify-send
     gntplib notify --app MyApp --event update --title "New version" [--text "2.0 is out"]
+    make 2>&1 | gntplib notify "Build log"              # the text from stdin
     gntplib register --app MyApp --event update --event error
     gntplib subscribe --hub HOST[:PORT] --password PW [--name me]
     gntplib serve [--host 127.0.0.1] [--port 23053] [--password PW] [--json] [--state DIR]
+    gntplib doctor [--host H] [--port P] [--password PW]
     gntplib demo
 
 Defaults come from the environment: ``GNTP_HOST``, ``GNTP_PORT`` and ``GNTP_PASSWORD``
 (``serve`` reads the last two; it binds to ``--host`` only, so a client setting never opens
 a server to the network). Exit status: 0 on success, 1 when a GNTP operation fails (one
-line on stderr), 2 for usage errors.
+line on stderr), 2 for usage and validation errors, 130 when interrupted with Ctrl-C.
 """
 
 from __future__ import annotations
@@ -24,26 +28,38 @@ import logging
 import os
 import signal
 import socket
-import struct
+import stat
 import sys
 import threading
 import uuid
-import zlib
-from typing import Any, Callable, Dict, List, Optional, Sequence, TextIO, Tuple
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 from . import __version__, ciphers, constants as c, keys
+from ._demo import describe as _describe
 from .display import Display, DisplayEvent
-from .exceptions import GNTPError, GNTPResponseError
+from .exceptions import GNTPError, GNTPResponseError, GNTPValidationError
 from .lib import Publisher, Subscriber
 from .models import Event, Resource, SocketCallback
 from .requests import Response
 
-__all__ = ['main', 'build_parser']
+__all__ = ['main', 'build_parser', 'UsageError']
 
 logger = logging.getLogger(__name__)
 
 _HASHES = list(keys.ALGORITHMS)
 _CIPHERS = ['NONE'] + list(ciphers.ALGORITHMS)
+
+#: ``notify`` without ``--app`` / ``--event``.
+DEFAULT_APP = 'gntplib'
+DEFAULT_EVENT = 'notification'
+
+#: ``--priority`` by name: notify-send's urgencies and GNTP's priorities.
+_PRIORITY_NAMES = {'very-low': -2, 'low': -1, 'normal': 0, 'high': 1, 'critical': 2,
+                   'emergency': 2}
+
+
+class UsageError(GNTPError):
+    """The command line asks for something impossible (exit status 2)."""
 
 
 def _env_port(default: int = c.DEFAULT_PORT) -> Any:
@@ -61,20 +77,45 @@ def _port(text: str) -> int:
     return port
 
 
+def _seconds(text: str) -> float:
+    """A positive number of seconds."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f'not a number of seconds: {text!r}') from None
+    if not value > 0 or value == float('inf'):
+        raise argparse.ArgumentTypeError(f'must be more than 0 seconds: {text}')
+    return value
+
+
+def _priority(text: str) -> int:
+    name = text.strip().lower()
+    if name in _PRIORITY_NAMES:
+        return _PRIORITY_NAMES[name]
+    try:
+        value = int(name)
+    except ValueError:
+        value = 99
+    if not -2 <= value <= 2:
+        raise argparse.ArgumentTypeError(
+            f'invalid choice: {text!r} (-2 to 2, or {", ".join(_PRIORITY_NAMES)})')
+    return value
+
+
 def _add_client_options(parser: argparse.ArgumentParser, hub: bool = False) -> None:
     group = parser.add_argument_group('connection')
     if not hub:
-        group.add_argument('--host', default=os.environ.get('GNTP_HOST') or 'localhost',
+        group.add_argument('-H', '--host', default=os.environ.get('GNTP_HOST') or 'localhost',
                            help='GNTP server host (env GNTP_HOST; default localhost)')
-        group.add_argument('--port', type=_port, default=_env_port(),
+        group.add_argument('-p', '--port', type=_port, default=_env_port(),
                            help='GNTP server port (env GNTP_PORT; default 23053)')
-    group.add_argument('--password', default=os.environ.get('GNTP_PASSWORD') or None,
+    group.add_argument('-P', '--password', default=os.environ.get('GNTP_PASSWORD') or None,
                        help='password (env GNTP_PASSWORD; default none)')
     group.add_argument('--hash', choices=_HASHES, default='SHA256', type=str.upper,
                        help='key hash algorithm used with a password (default SHA256)')
     group.add_argument('--cipher', choices=_CIPHERS, default='NONE', type=str.upper,
                        help='encrypt with this cipher (needs a password; default NONE)')
-    group.add_argument('--timeout', type=float, default=c.DEFAULT_TIMEOUT,
+    group.add_argument('--timeout', type=_seconds, default=c.DEFAULT_TIMEOUT,
                        help='seconds for connecting and each answer (default 10)')
 
 
@@ -84,7 +125,10 @@ def _icon(value: Optional[str]) -> Any:
         return None
     if '://' in value:
         return value
-    return Resource.from_file(value)
+    try:
+        return Resource.from_file(value)
+    except GNTPError as exc:
+        raise UsageError(str(exc)) from None
 
 
 def _security(args: argparse.Namespace) -> Dict[str, Any]:
@@ -95,13 +139,11 @@ def _security(args: argparse.Namespace) -> Dict[str, Any]:
 
 
 def _client_kwargs(args: argparse.Namespace) -> Dict[str, Any]:
-    return dict(_security(args), host=args.host, port=args.port, password=args.password)
-
-
-def _describe(response: Response) -> str:
-    extras = [f'{name}: {response.headers[name]}' for name in
-              ('Notification-ID', 'Subscription-TTL') if name in response.headers]
-    return f'-OK {response.action or ""}' + (f' ({", ".join(extras)})' if extras else '')
+    kwargs = dict(_security(args), host=args.host, port=args.port, password=args.password)
+    if args.verbose:
+        from ._trace import tracing_client
+        kwargs['gntp_client_class'] = tracing_client(sys.stderr)
+    return kwargs
 
 
 # -- notify / register / subscribe -------------------------------------------------------------
@@ -115,37 +157,87 @@ def _cmd_register(args: argparse.Namespace) -> int:
     return 0
 
 
+def _stdin_is_redirected() -> bool:
+    """Whether stdin is a pipe or a file (``cmd | gntplib notify T``, ``< file``), not a
+    terminal, ``/dev/null`` or absent."""
+    try:
+        mode = os.fstat(sys.stdin.fileno()).st_mode
+    except (AttributeError, OSError, ValueError):  # closed, or replaced (pytest, IDEs)
+        return False
+    return stat.S_ISFIFO(mode) or stat.S_ISREG(mode)
+
+
+def _read_stdin() -> str:
+    data = sys.stdin.buffer.read() if hasattr(sys.stdin, 'buffer') else \
+        sys.stdin.read().encode('utf-8')
+    text = data.decode('utf-8', errors='replace')
+    return text[:-1] if text.endswith('\n') else text  # echo's and most tools' last newline
+
+
+def _title_and_text(args: argparse.Namespace) -> Tuple[str, str]:
+    if args.title_arg is not None and args.title is not None:
+        raise UsageError('the title is given twice (TITLE and --title)')
+    if args.text_arg is not None and args.text is not None:
+        raise UsageError('the text is given twice (TEXT and --text)')
+    title = args.title_arg if args.title_arg is not None else args.title
+    text = args.text_arg if args.text_arg is not None else args.text
+    if title is None:
+        raise UsageError('a title is needed: gntplib notify TITLE [TEXT]')
+    if not title.strip():
+        raise UsageError('the title is empty')
+    if text == '-' or (text is None and _stdin_is_redirected()):
+        text = _read_stdin()
+    return title, text or ''
+
+
 def _cmd_notify(args: argparse.Namespace) -> int:
+    title, text = _title_and_text(args)
+    icon = _icon(args.icon)
     # auto_register=False: this command registers by itself, and says so (--no-register).
     publisher = Publisher(args.app, [args.event], _icon(args.app_icon), auto_register=False,
                           callback_timeout=args.callback_timeout, **_client_kwargs(args))
     results: List[Response] = []
     gntp_callback: Any = None
-    if args.callback_context is not None:
-        gntp_callback = SocketCallback(args.callback_context, args.callback_context_type,
-                                       on_click=results.append, on_close=results.append,
-                                       on_timeout=results.append)
+    context = args.callback_context
+    if context is None and args.wait:
+        context = 'gntplib'
+    if context is not None:
+        def on_callback(response: Response) -> None:
+            if args.verbose:
+                from ._trace import trace_callback
+                trace_callback(sys.stderr, response)
+            results.append(response)
+        gntp_callback = SocketCallback(context, args.callback_context_type,
+                                       on_click=on_callback, on_close=on_callback,
+                                       on_timeout=on_callback)
     elif args.callback_url is not None:
         gntp_callback = args.callback_url
 
+    def on_ok(response: Response) -> None:
+        print(f'{_describe(response)}: notified {title!r} at {args.host}:{args.port}',
+              flush=True)
+        if context is not None:
+            print(f'gntplib: waiting up to {args.callback_timeout:g} s for the callback '
+                  '(click or close the notification; Ctrl-C to stop)',
+                  file=sys.stderr, flush=True)
+
     def publish() -> Response:
         response: Response = publisher.publish(
-            args.event, args.title, args.text, id_=args.id, sticky=args.sticky,
-            priority=args.priority, icon=_icon(args.icon), coalescing_id=args.coalescing_id,
-            gntp_callback=gntp_callback)
+            args.event, title, text, id_=args.id, sticky=args.sticky,
+            priority=args.priority, icon=icon, coalescing_id=args.coalescing_id,
+            callback=on_ok, gntp_callback=gntp_callback)
         return response
 
     try:
-        response = publish()
+        publish()
     except GNTPResponseError as exc:
         # "Register if needed": the server does not know the application or event yet.
         if args.no_register or exc.error_code not in (c.ERROR_UNKNOWN_APPLICATION,
                                                       c.ERROR_UNKNOWN_NOTIFICATION):
             raise
         print(f'{_describe(publisher.register())}: registered {args.app!r} with {args.event}')
-        response = publish()
-    print(f'{_describe(response)}: notified {args.title!r} at {args.host}:{args.port}')
-    if gntp_callback is not None and args.callback_context is not None:
+        publish()
+    if context is not None:
         if results:
             print(f'callback: {results[0].callback_result} '
                   f'(context {results[0].context!r})')
@@ -164,17 +256,32 @@ def _split_hub(hub: str) -> Tuple[str, int]:
 
 def _cmd_subscribe(args: argparse.Namespace) -> int:
     if not args.password:
-        raise GNTPError('subscribing needs the hub password (--password or GNTP_PASSWORD)')
+        raise UsageError('subscribing needs the hub password (--password or GNTP_PASSWORD)')
     host, port = _split_hub(args.hub)
     name = args.name or socket.gethostname()
     # The same ID renews the same subscription, so derive it from stable facts by default.
     sub_id = args.id or str(uuid.uuid5(uuid.NAMESPACE_DNS, f'{name}.{socket.gethostname()}'))
+    kwargs = _security(args)
+    if args.verbose:
+        from ._trace import tracing_client
+        kwargs['gntp_client_class'] = tracing_client(sys.stderr)
     subscriber = Subscriber(sub_id, name, (host, port), args.password,
-                            args.subscriber_port, **_security(args))
+                            args.subscriber_port, **kwargs)
     response = subscriber.subscribe()
     print(f'{_describe(response)}: subscribed to {host}:{port} as {name!r} (id {sub_id}); '
           f'forwarded notifications go to port {args.subscriber_port} for {subscriber.ttl} s')
     return 0
+
+
+# -- doctor ---------------------------------------------------------------------------------------
+
+def _cmd_doctor(args: argparse.Namespace) -> int:
+    from .doctor import Doctor
+    doctor = Doctor(args.host, args.port, args.password, hashing=args.hash,
+                    timeout=args.timeout, callback_timeout=args.callback_timeout,
+                    app=args.app, event=args.event, cipher=args.cipher,
+                    trace=sys.stderr if args.verbose else None)
+    return doctor.run(sys.stdout)
 
 
 # -- serve ----------------------------------------------------------------------------------------
@@ -211,9 +318,14 @@ def _cmd_serve(args: argparse.Namespace) -> int:
                           server_id=args.server_id, display=displays, state=state)
     thread.start()
     previous = {}
+    received: List[int] = []
+
+    def on_signal(signum: int, frame: Any) -> None:
+        received.append(signum)
+        stop.set()
     if threading.current_thread() is threading.main_thread():
         for signum in (signal.SIGINT, signal.SIGTERM):
-            previous[signum] = signal.signal(signum, lambda *_: stop.set())
+            previous[signum] = signal.signal(signum, on_signal)
     try:
         where = f'{args.host}:{thread.port}' if sock is None \
             else f'fd {args.fd} (port {thread.port})'
@@ -236,7 +348,8 @@ def _cmd_serve(args: argparse.Namespace) -> int:
             signal.signal(signum, handler)
         thread.stop(grace=2.0)
     print('gntplib: stopped', file=sys.stderr)
-    return 0
+    # Ctrl-C is an interruption (130, as for every command); SIGTERM a clean stop.
+    return 130 if signal.SIGINT in received else 0
 
 
 def _desktop_display(args: argparse.Namespace) -> Display:
@@ -278,182 +391,83 @@ class _Counter(Display):
 
 # -- demo -----------------------------------------------------------------------------------------
 
-_DEMO_APP = 'gntplib demo'
-_DEMO_PASSWORD = 'demo-secret'
-
-
-def _demo_icon(size: int = 16) -> bytes:
-    """A small blue PNG, built here so the demo needs no files."""
-    def chunk(tag: bytes, data: bytes) -> bytes:
-        return (struct.pack('>I', len(data)) + tag + data
-                + struct.pack('>I', zlib.crc32(tag + data) & 0xFFFFFFFF))
-    rows = b''.join(b'\x00' + b'\x33\x99\xff' * size for _ in range(size))
-    header = struct.pack('>IIBBBBB', size, size, 8, 2, 0, 0, 0)  # 8-bit RGB
-    return (b'\x89PNG\r\n\x1a\n' + chunk(b'IHDR', header)
-            + chunk(b'IDAT', zlib.compress(rows)) + chunk(b'IEND', b''))
-
-
-def run_demo(out: TextIO) -> int:
-    """Run the walkthrough of ``gntplib demo``, writing the transcript to ``out``."""
-    from .display import ConsoleDisplay
-    from .exceptions import GNTPAuthenticationError, GNTPEncryptionError
-    from .server import ServerThread
-
-    def say(text: str = '') -> None:
-        print(text, file=out, flush=True)
-
-    def step(number: int, title: str) -> None:
-        say()
-        say(f'{number}. {title}')
-
-    def call(text: str) -> None:
-        say(f'    >>> {text}')
-
-    def answer(response: Response) -> None:
-        say(f'    <- {_describe(response)}')
-
-    server_out = ConsoleDisplay(out, prefix='       server | ')
-    with ServerThread(password=_DEMO_PASSWORD, display=server_out) as thread:
-        port = thread.port
-        say(f'gntplib {__version__} demo: GNTP without Growl')
-        say(f'An embedded GNTP server (gntplib.server.GNTPServer) is listening on '
-            f'127.0.0.1:{port}.')
-        say('Each step shows the Python call, what the server received ("server |") and '
-            'its answer ("<-").')
-
-        step(1, 'Register an application and its notification types')
-        call(f"publisher = Publisher({_DEMO_APP!r}, ['update', 'alert'], port={port})")
-        publisher = Publisher(_DEMO_APP, ['update', 'alert'], port=port)
-        call('publisher.register()')
-        answer(publisher.register())
-
-        step(2, 'Send a notification')
-        call("publisher.publish('update', 'Hello from gntplib', 'This went over TCP.', "
-             "id_='demo-1')")
-        answer(publisher.publish('update', 'Hello from gntplib', 'This went over TCP.',
-                                 id_='demo-1'))
-
-        step(3, 'Authenticate with a password (SHA256 key hash)')
-        say(f'    The server was started with password={_DEMO_PASSWORD!r}. Requests from this '
-            'machine may omit it;')
-        say('    a key hash that is sent is always checked.')
-        call(f"secure = Publisher({_DEMO_APP!r}, ['update', 'alert'], port={port}, "
-             f"password={_DEMO_PASSWORD!r}, key_hashing=keys.SHA256)")
-        secure = Publisher(_DEMO_APP, ['update', 'alert'], port=port, password=_DEMO_PASSWORD,
-                           key_hashing=keys.SHA256)
-        call("secure.publish('alert', 'Signed', 'The server verified the key hash.')")
-        answer(secure.publish('alert', 'Signed', 'The server verified the key hash.'))
-        call("Publisher(..., password='wrong').publish('alert', 'Forged')")
-        try:
-            Publisher(_DEMO_APP, ['alert'], port=port, password='wrong').publish('alert', 'Forged')
-        except GNTPAuthenticationError as exc:
-            say(f'    <- {type(exc).__name__}: {exc}  (as expected)')
-        else:
-            raise GNTPError('the server accepted a wrong password')
-
-        step(4, 'Encrypt the message (AES-192, needs pycryptodomex)')
-        try:
-            encrypted = Publisher(_DEMO_APP, ['update', 'alert'], port=port,
-                                  password=_DEMO_PASSWORD, key_hashing=keys.SHA256,
-                                  encryption=ciphers.AES)
-        except GNTPEncryptionError as exc:
-            say(f'    skipped: {exc}')
-        else:
-            call("encrypted = Publisher(..., password=..., key_hashing=keys.SHA256, "
-                 "encryption=ciphers.AES)")
-            call("encrypted.publish('update', 'Encrypted', 'Headers and icons travel "
-                 "encrypted.')")
-            answer(encrypted.publish('update', 'Encrypted',
-                                     'Headers and icons travel encrypted.'))
-
-        step(5, 'Send an icon (an inline binary resource)')
-        icon = _demo_icon()
-        call(f'icon = Resource(data=png_bytes)   # a 16x16 PNG of {len(icon)} bytes')
-        call("publisher.publish('update', 'With an icon', icon=icon)")
-        answer(publisher.publish('update', 'With an icon', icon=Resource(data=icon)))
-
-        step(6, 'Socket callback: the server reports a click on the same connection')
-        clicks: List[Response] = []
-
-        def on_ok(response: Response) -> None:
-            answer(response)
-            say('    The connection stays open. Playing the user, the demo clicks the '
-                'notification:')
-            call("thread.send_callback('demo-click', 'CLICK')   # gntplib.server.ServerThread")
-            thread.send_callback('demo-click', 'CLICK')
-
-        call("publisher.publish('alert', 'Click me', id_='demo-click', callback=on_ok,")
-        say("    ...                   gntp_callback=SocketCallback('open-changelog', "
-            "'string', on_click=clicks.append))")
-        publisher.publish('alert', 'Click me', id_='demo-click', callback=on_ok,
-                          gntp_callback=SocketCallback('open-changelog', 'string',
-                                                       on_click=clicks.append))
-        if not clicks:
-            raise GNTPError('no callback arrived')
-        say(f'    <- -CALLBACK {clicks[0].callback_result}: on_click ran with context '
-            f'{clicks[0].context!r}')
-
-        received, errors = len(thread.received), len(thread.errors)
-    say()
-    say(f'Done: the server accepted {received} requests and refused {errors} '
-        '(the wrong password).')
-    say('Try it yourself, in two terminals:')
-    say('    gntplib serve')
-    say('    gntplib notify --app MyApp --event update --title "Hello" --text "from the shell"')
-    return 0
-
-
 def _cmd_demo(args: argparse.Namespace) -> int:
+    from ._demo import run_demo
     return run_demo(sys.stdout)
 
 
 # -- the parser and main ---------------------------------------------------------------------
 
+def _verbose_option(parser: argparse.ArgumentParser, dest: str) -> None:
+    parser.add_argument('-v', '--verbose', action='count', default=0, dest=dest,
+                        help='show the exchange (requests and answers, secrets left out) '
+                        'and log to stderr; -vv adds debug logs')
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Build the ``gntplib`` argument parser."""
     parser = argparse.ArgumentParser(
         prog='gntplib', description='Send GNTP (Growl) notifications, or receive them with '
-        'the embedded server. Run "gntplib demo" for a walkthrough.')
+        'the embedded server. Run "gntplib demo" for a walkthrough, "gntplib doctor" to '
+        'check a receiver.')
     parser.add_argument('--version', action='version', version=f'gntplib {__version__}')
-    parser.add_argument('-v', '--verbose', action='count', default=0,
-                        help='log to stderr (-vv for debug)')
+    _verbose_option(parser, 'verbose')
     commands = parser.add_subparsers(dest='command', metavar='COMMAND')
 
-    notify = commands.add_parser('notify', help='send a notification (registers if needed)',
-                                 description='Send a notification; if the server does not know '
-                                 'the application or event yet, register them and retry.')
-    notify.add_argument('--app', required=True, help='application name')
-    notify.add_argument('--event', required=True, help='notification type (event) name')
-    notify.add_argument('--title', required=True, help='title')
-    notify.add_argument('--text', default='', help='message text')
-    notify.add_argument('--icon', help='icon: an image file (sent inline) or a URL')
+    def command(name: str, **kwargs: Any) -> argparse.ArgumentParser:
+        sub = commands.add_parser(name, **kwargs)
+        _verbose_option(sub, 'sub_verbose')  # -v after the command counts too
+        return sub
+
+    notify = command('notify', help='send a notification (registers if needed)',
+                     usage='gntplib notify [options] TITLE [TEXT]',
+                     description='Send a notification, like notify-send: gntplib notify '
+                     'TITLE [TEXT]. If the server does not know the application or event '
+                     'yet, register them and retry. Without TEXT, the text is read from '
+                     'stdin when that is a pipe or a file (or with --text -).')
+    notify.add_argument('title_arg', nargs='?', metavar='TITLE', help='title')
+    notify.add_argument('text_arg', nargs='?', metavar='TEXT',
+                        help='message text ("-" reads it from stdin)')
+    notify.add_argument('-a', '--app', default=DEFAULT_APP,
+                        help=f'application name (default {DEFAULT_APP!r})')
+    notify.add_argument('-e', '--event', default=DEFAULT_EVENT,
+                        help=f'notification type (event) name (default {DEFAULT_EVENT!r})')
+    notify.add_argument('--title', help='title (instead of TITLE)')
+    notify.add_argument('--text', help='message text (instead of TEXT; "-" reads stdin)')
+    notify.add_argument('-i', '--icon', help='icon: an image file (sent inline) or a URL')
     notify.add_argument('--app-icon', help='application icon, used if registering')
-    notify.add_argument('--sticky', action='store_true', help='keep it until dismissed')
-    notify.add_argument('--priority', type=int, default=0, choices=range(-2, 3),
-                        metavar='{-2..2}', help='priority, -2 (very low) to 2 (emergency)')
+    notify.add_argument('-s', '--sticky', action='store_true',
+                        help='keep it until dismissed')
+    notify.add_argument('-u', '--priority', type=_priority, default=0, metavar='PRIORITY',
+                        help='-2 (very low) to 2 (emergency), or very-low, low, normal, '
+                        'high, critical')
     notify.add_argument('--id', help='Notification-ID, echoed in the answer and callback')
     notify.add_argument('--coalescing-id', help='replace earlier notifications with this ID')
+    notify.add_argument('-w', '--wait', action='store_true',
+                        help='ask for a socket callback and wait for the click or close')
     notify.add_argument('--callback-context', metavar='TEXT',
-                        help='ask for a socket callback and wait for it (prints the result)')
+                        help='ask for a socket callback with this context and wait for it '
+                        '(prints the result)')
     notify.add_argument('--callback-context-type', default='string', metavar='TYPE',
                         help='type label of the callback context (default string)')
     notify.add_argument('--callback-url', metavar='URL', help='URL callback instead')
-    notify.add_argument('--callback-timeout', type=float, default=c.DEFAULT_CALLBACK_TIMEOUT,
+    notify.add_argument('--callback-timeout', type=_seconds,
+                        default=c.DEFAULT_CALLBACK_TIMEOUT,
                         help='seconds to wait for the socket callback (default 60)')
     notify.add_argument('--no-register', action='store_true',
                         help='never register, fail if the server does not know the app')
     _add_client_options(notify)
     notify.set_defaults(func=_cmd_notify)
 
-    register = commands.add_parser('register', help='register an application and events')
-    register.add_argument('--app', required=True, help='application name')
-    register.add_argument('--event', required=True, action='append',
+    register = command('register', help='register an application and events')
+    register.add_argument('-a', '--app', required=True, help='application name')
+    register.add_argument('-e', '--event', required=True, action='append',
                           help='notification type (repeat for several)')
-    register.add_argument('--icon', help='application icon: an image file or a URL')
+    register.add_argument('-i', '--icon', help='application icon: an image file or a URL')
     _add_client_options(register)
     register.set_defaults(func=_cmd_register)
 
-    subscribe = commands.add_parser('subscribe', help='ask a hub to forward notifications')
+    subscribe = command('subscribe', help='ask a hub to forward notifications')
     hub_default = f'{os.environ.get("GNTP_HOST") or "localhost"}:{_env_port()}'
     subscribe.add_argument('--hub', default=hub_default, metavar='HOST[:PORT]',
                            help='the hub (env GNTP_HOST and GNTP_PORT; default localhost)')
@@ -464,8 +478,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_client_options(subscribe, hub=True)
     subscribe.set_defaults(func=_cmd_subscribe)
 
-    serve = commands.add_parser('serve', help='run the embedded GNTP server',
-                                description='Receive GNTP requests and print them.')
+    serve = command('serve', help='run the embedded GNTP server',
+                    description='Receive GNTP requests and print them.')
     serve.add_argument('--host', default='127.0.0.1',
                        help='address to listen on (default 127.0.0.1)')
     serve.add_argument('--port', type=_port, default=_env_port(),
@@ -520,12 +534,35 @@ def build_parser() -> argparse.ArgumentParser:
     add_web_options(serve)
     serve.set_defaults(func=_cmd_serve)
 
-    demo = commands.add_parser('demo', help='walk through gntplib against the embedded server',
-                               description='Start the embedded server on a free port and '
-                               'walk through register, notify, password, encryption, icon '
-                               'and socket callback.')
+    doctor = command('doctor', help='check that notifications get through to a receiver',
+                     description='Try a receiver step by step (connect, password, register, '
+                     'notify, encryption, callbacks) and say what works and what does not. '
+                     'Exit status 0 only when a test notification got through.')
+    doctor.add_argument('-a', '--app', help='check this registered application instead of '
+                        'registering gntplib doctor\'s own')
+    doctor.add_argument('-e', '--event', help='with --app: the notification type to try '
+                        '(default: its first)')
+    doctor.add_argument('--callback-timeout', type=_seconds, default=10.0,
+                        help='seconds to wait for a socket callback (default 10)')
+    _add_client_options(doctor)
+    doctor.set_defaults(func=_cmd_doctor)
+
+    demo = command('demo', help='walk through gntplib against the embedded server',
+                   description='Start the embedded server on a free port and walk through '
+                   'register, notify, password, encryption, icon and socket callback.')
     demo.set_defaults(func=_cmd_demo)
     return parser
+
+
+def _missing_extra(exc: ModuleNotFoundError, command: str) -> Optional[str]:
+    """The one-line message for a missing optional dependency, or ``None``."""
+    top = (exc.name or '').split('.')[0]
+    extra = {'tornado': ('Tornado', 'async'), 'Cryptodome': ('pycryptodomex', 'crypto')}
+    if top not in extra:
+        return None
+    package, name = extra[top]
+    return (f'gntplib {command} needs {package}, which is not installed: '
+            f"pip install 'gntplib[{name}]'")
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
@@ -535,7 +572,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         argv: The arguments (default ``sys.argv[1:]``).
 
     Returns:
-        The exit status: 0 success, 1 GNTP failure, 2 usage error.
+        The exit status: 0 success, 1 GNTP failure, 2 usage or validation error, 130
+        interrupted (Ctrl-C).
     """
     parser = build_parser()
     try:
@@ -545,14 +583,27 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     if args.command is None:
         parser.print_help(sys.stderr)
         return 2
-    if args.verbose:
-        logging.basicConfig(level=logging.DEBUG if args.verbose > 1 else logging.INFO,
-                            stream=sys.stderr,
+    args.verbose += args.sub_verbose
+    if args.verbose > 1:
+        logging.basicConfig(level=logging.DEBUG, stream=sys.stderr,
                             format='%(asctime)s %(levelname)s %(name)s: %(message)s')
+    elif args.verbose:
+        logging.basicConfig(level=logging.INFO, stream=sys.stderr,
+                            format='%(levelname)s %(name)s: %(message)s')
     try:
         return int(args.func(args))
+    except (UsageError, GNTPValidationError) as exc:
+        print(f'gntplib {args.command}: error: {exc}', file=sys.stderr)
+        return 2
     except GNTPError as exc:
         print(f'gntplib: error: {exc}', file=sys.stderr)
         return 1
+    except ModuleNotFoundError as exc:
+        message = _missing_extra(exc, args.command)
+        if message is None:
+            raise
+        print(f'gntplib: error: {message}', file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
+        print(file=sys.stderr)  # end the line after the terminal's ^C
         return 130

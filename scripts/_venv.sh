@@ -6,6 +6,35 @@
 
 export PIP_DISABLE_PIP_VERSION_CHECK=1
 
+# pip prints one line per package it collects: a first install takes minutes and
+# should show it is alive, without pip's download bars and build chatter.
+_pip_progress() {
+    grep --line-buffered -E '^(Collecting|Installing collected|Successfully installed|ERROR|error)' \
+        | sed -u -e 's/^/   /' || true
+}
+
+# Run pip, showing its progress lines, and a line every 5 s while it is quiet (building,
+# installing); its exit status is the result.
+_pip() {
+    local status=0 ticker
+    (
+        elapsed=0
+        while sleep 5 && kill -0 $$ 2>/dev/null; do
+            elapsed=$((elapsed + 5))
+            echo "   ... pip is still working (${elapsed} s)"
+        done
+    ) &
+    ticker=$!
+    # setuptools warns about every editable install ("Editable installation ... folders
+    # with the same name as your package"); that is the point of one, so the warning
+    # block is noise for someone running the scripts.
+    PYTHONWARNINGS="ignore:Editable installation" .venv/bin/pip "$@" 2>&1 | _pip_progress \
+        || status=$?
+    kill "$ticker" 2>/dev/null || true
+    wait "$ticker" 2>/dev/null || true
+    return "$status"
+}
+
 ensure_venv() {
     local extras="$1"
     local python="${PYTHON:-python3}"
@@ -18,7 +47,7 @@ ensure_venv() {
         echo "-- creating .venv with $python"
         rm -rf .venv
         "$python" -m venv .venv
-        .venv/bin/pip install -q --upgrade pip
+        _pip install --upgrade pip
     fi
 
     local stamp=".venv/.gntplib-installed-${extras//,/-}"
@@ -37,7 +66,10 @@ PY
 )"
     if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$digest" ]; then
         echo "-- installing gntplib[$extras] into .venv"
-        .venv/bin/pip install -q -e ".[$extras]"
+        if ! _pip install -e ".[$extras]"; then
+            echo "error: installing gntplib[$extras] failed (run .venv/bin/pip install -e '.[$extras]' to see why)" >&2
+            exit 1
+        fi
         echo "$digest" > "$stamp"
     fi
 }

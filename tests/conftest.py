@@ -103,8 +103,10 @@ def cli_env(**variables: str) -> Dict[str, str]:
 
 def run_cli(*args: str, timeout: float = 30, **env: str) -> subprocess.CompletedProcess:
     """Run ``python -m gntplib ARGS`` and capture its output."""
+    # No stdin: `notify` reads its text from a pipe, and the runner's own stdin may be one.
     return subprocess.run([sys.executable, '-m', 'gntplib', *args], capture_output=True,
-                          text=True, timeout=timeout, env=cli_env(**env), cwd=str(ROOT))
+                          text=True, timeout=timeout, env=cli_env(**env), cwd=str(ROOT),
+                          stdin=subprocess.DEVNULL)
 
 
 def _pump(stream: IO[str], lines: 'queue.Queue[Optional[str]]') -> None:

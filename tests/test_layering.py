@@ -53,7 +53,7 @@ except gntplib.GNTPEncryptionError as exc:
 '''
     out = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True,
                          check=True, timeout=60).stdout
-    assert 'ERROR:' in out and 'pip install gntplib[crypto]' in out
+    assert 'ERROR:' in out and "pip install 'gntplib[crypto]'" in out
 
 
 def test_every_module_declares_all():
