@@ -67,7 +67,8 @@ def _drop_builtin_type_docstrings(app, what, name, obj, options, lines):
     if what not in ("data", "attribute") or not lines:
         return
     type_doc = getattr(type(obj), "__doc__", None)
-    if type_doc and "\n".join(lines).strip() == inspect.cleandoc(type_doc).strip():
+    # A NamedTuple field's type keeps __doc__ in a slot: a descriptor, not text.
+    if isinstance(type_doc, str) and type_doc and "\n".join(lines).strip() == inspect.cleandoc(type_doc).strip():
         lines[:] = []
 
 

@@ -26,7 +26,8 @@ from __future__ import annotations
 import ipaddress
 import socket
 import time
-from typing import Any, Dict, Iterator, List, NamedTuple, Optional, TextIO
+from dataclasses import dataclass
+from typing import Any, Dict, Iterator, List, Optional, TextIO
 
 from . import ciphers, constants as c, keys
 from .exceptions import (
@@ -46,7 +47,8 @@ DOCTOR_EVENT = 'test'
 OK, FAIL, WARN, SKIP, WAIT = 'ok', 'FAIL', 'warn', 'skip', '...'
 
 
-class Finding(NamedTuple):
+@dataclass(frozen=True)
+class Finding:
     """One step's outcome.
 
     Attributes:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import queue
 import runpy
 import shutil
 import signal
@@ -12,15 +13,17 @@ import socket
 import subprocess
 import sys
 import threading
-from typing import List
+import time
+from typing import Any, Dict, List, Optional
 
 import pytest
 
-from tests.conftest import cli_env, run_cli
+from tests.conftest import ROOT, cli_env, run_cli
 from tests.support.hardening_support import exchange
 from gntplib import Event, GNTPResponseError, Publisher, Resource, SocketCallback
 from gntplib.cli import build_parser, main
-from gntplib.requests import parse_response
+from gntplib.reader import ReaderLimits
+from gntplib.requests import Response, parse_response
 
 pytestmark = pytest.mark.filterwarnings('ignore::DeprecationWarning')
 
@@ -39,6 +42,26 @@ def one_line_error(stderr: str) -> str:
     lines = stderr.strip().splitlines()
     assert len(lines) == 1 and 'Traceback' not in stderr, stderr
     assert lines[0].startswith('gntplib: error: ')
+    return lines[0]
+
+
+def run(*args: str, stdin: Optional[bytes] = None, env: Optional[Dict[str, str]] = None,
+        timeout: float = 30) -> 'subprocess.CompletedProcess[str]':
+    """``python -m gntplib ARGS`` with ``stdin`` as its standard input (a pipe), or none."""
+    result = subprocess.run([sys.executable, '-m', 'gntplib', *args], capture_output=True,
+                            input=stdin, stdin=None if stdin is not None else subprocess.DEVNULL,
+                            timeout=timeout, env=cli_env(**(env or {})), cwd=str(ROOT))
+    return subprocess.CompletedProcess(result.args, result.returncode,
+                                       result.stdout.decode(), result.stderr.decode())
+
+
+def usage_error(stderr: str, command: str) -> str:
+    """The one line of a usage or validation error (exit status 2), without the usage
+    text argparse prints before its own."""
+    assert 'Traceback' not in stderr, stderr
+    lines = [line for line in stderr.strip().splitlines()
+             if not line.startswith(('usage:', ' '))]
+    assert len(lines) == 1 and lines[0].startswith(f'gntplib {command}: error: '), stderr
     return lines[0]
 
 
@@ -82,12 +105,12 @@ def test_notify_registers_if_needed_then_notifies(gntp_server_thread, tmp_path):
 def test_environment_variables_password_hash_and_cipher(gntp_server_thread):
     env = {'GNTP_HOST': '127.0.0.1', 'GNTP_PORT': str(gntp_server_thread.port),
            'GNTP_PASSWORD': 's3cret'}
-    result = run_cli('notify', '--app', 'Env', '--event', 'e', '--title', 'T',
-                     '--hash', 'sha512', '--cipher', 'AES', **env)
+    result = run('notify', '--app', 'Env', '--event', 'e', '--title', 'T',
+                 '--hash', 'sha512', '--cipher', 'AES', env=env)
     assert result.returncode == 0, result.stderr
     received = gntp_server_thread.received[-1].received
     assert (received.key.algorithm_id, received.encryption_algorithm_id) == ('SHA512', 'AES')
-    wrong = run_cli('register', '--app', 'Env', '--event', 'e', **dict(env, GNTP_PASSWORD='no'))
+    wrong = run('register', '--app', 'Env', '--event', 'e', env=dict(env, GNTP_PASSWORD='no'))
     assert wrong.returncode == 1
     assert one_line_error(wrong.stderr) == 'gntplib: error: 400 Invalid key hash'
 
@@ -96,13 +119,6 @@ def test_failures_are_one_line_on_stderr(gntp_server_thread):
     refused = run_cli('notify', '--app', 'A', '--event', 'e', '--title', 'T',
                       '--host', '127.0.0.1', '--port', str(dead_port()), '--timeout', '2')
     assert refused.returncode == 1 and 'connecting failed' in one_line_error(refused.stderr)
-    no_password = run_cli('notify', '--app', 'A', '--event', 'e', '--title', 'T',
-                          '--port', str(gntp_server_thread.port), '--cipher', 'AES')
-    assert no_password.returncode == 1 and 'needs a password' in one_line_error(
-        no_password.stderr)
-    missing = run_cli('notify', '--app', 'A', '--event', 'e', '--title', 'T',
-                      '--port', str(gntp_server_thread.port), '--icon', '/no/such/icon.png')
-    assert missing.returncode == 1 and 'cannot read resource' in one_line_error(missing.stderr)
     unregistered = run_cli('notify', '--app', 'A', '--event', 'e', '--title', 'T',
                            '--port', str(gntp_server_thread.port), '--no-register')
     assert unregistered.returncode == 1
@@ -122,7 +138,8 @@ def test_register_and_subscribe(gntp_server_thread):
     [subscription] = gntp_server_thread.subscribers.values()
     assert (subscription.name, subscription.port) == ('desk', 23100)
     no_password = run_cli('subscribe', '--hub', f'127.0.0.1:{port}')
-    assert no_password.returncode == 1 and 'hub password' in one_line_error(no_password.stderr)
+    assert no_password.returncode == 2 and 'hub password' in usage_error(no_password.stderr,
+                                                                         'subscribe')
 
 
 def test_serve_json_prints_one_object_per_request_and_stops_on_signals(gntplib_serve):
@@ -148,7 +165,7 @@ def test_serve_json_prints_one_object_per_request_and_stops_on_signals(gntplib_s
 
 def test_serve_console_output_and_count(gntplib_serve):
     server = gntplib_serve('--count', '2', '--notification-timeout', '0.2')
-    results: List[object] = []
+    results: List[Response] = []
     pub = Publisher('Counted', ['update'], port=server.port, timeout=5)
     pub.register()
     pub.publish('update', 'Fading', gntp_callback=SocketCallback(on_timeout=results.append))
@@ -175,6 +192,7 @@ CONSOLE_SCRIPT = shutil.which('gntplib', path=os.path.dirname(sys.executable)) \
 
 @pytest.mark.skipif(CONSOLE_SCRIPT is None, reason='the console script is not installed')
 def test_console_script_is_the_same_program():
+    assert CONSOLE_SCRIPT is not None
     result = subprocess.run([CONSOLE_SCRIPT, '--version'], capture_output=True, text=True,
                             timeout=30, env=cli_env())
     assert result.returncode == 0 and result.stdout.startswith('gntplib ')
@@ -191,6 +209,7 @@ def test_main_in_process(gntp_server_thread, capsys):
     assert gntp_server_thread.received[-1].notification.gntp_callback.url == \
         'http://example.com/cb'
     assert main(['-v', 'register', '--app', 'InProc', '--event', 'x', '--port', port]) == 0
+    assert '< Response-Action: REGISTER' in capsys.readouterr().err
     assert main(['register', '--app', 'InProc', '--event', 'x', '--port', port,
                  '--password', 'unexpected']) == 1
     assert capsys.readouterr().err.strip() == 'gntplib: error: 400 Invalid key hash'
@@ -241,7 +260,7 @@ def test_serve_server_id_names_the_server_in_loop_detection(gntplib_serve, capsy
               'HUB-7; 2026-11-21 10:00:00Z\r\n\r\n').encode()
     answer = parse_response(exchange(server.port, looped))
     assert (answer.message_type, answer.error_code) == ('-ERROR', 403)
-    assert main(['serve', '--port', '0', '--server-id', 'two words']) == 1
+    assert main(['serve', '--port', '0', '--server-id', 'two words']) == 2  # validation
     assert 'server_id must be one word' in capsys.readouterr().err
 
 
@@ -270,3 +289,224 @@ def test_split_hub_and_parser_defaults(monkeypatch):
                                                                'NONE')
     serve = build_parser().parse_args(['serve'])
     assert (serve.host, serve.port) == ('127.0.0.1', 4000)  # serve never binds GNTP_HOST
+
+
+# -- notify, the way notify-send is used ---------------------------------------------------------
+
+def test_notify_title_and_text_like_notify_send_with_short_flags(gntp_server_thread, tmp_path):
+    port = str(gntp_server_thread.port)
+    plain = run('notify', 'Hello', 'from the shell', '-p', port)
+    assert plain.returncode == 0, plain.stderr
+    register, notify = gntp_server_thread.received[-2:]
+    assert (register.app_name, [e.name for e in register.events]) == ('gntplib',
+                                                                       ['notification'])
+    n = notify.notification
+    assert (notify.app_name, n.name, n.title, n.text) == ('gntplib', 'notification', 'Hello',
+                                                          'from the shell')
+    icon = tmp_path / 'icon.png'
+    icon.write_bytes(b'\x89PNG short flags')
+    short = run('notify', '-a', 'Short', '-e', 'flags', '-i', str(icon), '-s', '-u', 'critical',
+                '-H', '127.0.0.1', '-p', port, 'Title only')
+    assert short.returncode == 0, short.stderr
+    notify = gntp_server_thread.received[-1]
+    n = notify.notification
+    assert (notify.app_name, n.name, n.title, n.text, n.sticky, n.priority, n.icon.data) == \
+        ('Short', 'flags', 'Title only', '', True, 2, b'\x89PNG short flags')
+    old = run('notify', '--app', 'Old', '--event', 'style', '--title', 'T', '--text', 'x',
+              '--priority', '-1', '--port', port)
+    assert old.returncode == 0, old.stderr
+    n = gntp_server_thread.received[-1].notification
+    assert (n.title, n.text, n.priority) == ('T', 'x', -1)
+
+
+def test_the_text_comes_from_stdin_with_dash_or_a_pipe(gntp_server_thread):
+    port = str(gntp_server_thread.port)
+
+    def sent(*args: str, stdin: Optional[bytes] = None) -> str:
+        result = run('notify', '-p', port, *args, stdin=stdin)
+        assert result.returncode == 0, result.stderr
+        text: str = gntp_server_thread.received[-1].notification.text
+        return text
+    assert sent('Dash', '--text', '-', stdin='line one\nline two: ünïcode\n'.encode()) == \
+        'line one\nline two: ünïcode'
+    assert sent('Dash positional', '-', stdin=b'positional dash\n') == 'positional dash'
+    assert sent('Piped', stdin=b'from a pipe\n') == 'from a pipe'
+    assert sent('Given', 'the argument', stdin=b'not read') == 'the argument'
+    assert sent('Nothing') == ''  # stdin is /dev/null: not read
+
+
+@pytest.mark.gntp_server(limits=ReaderLimits(max_header_block_size=16 * 1024 * 1024))
+def test_a_multi_megabyte_text_from_stdin_arrives_whole(gntp_server_thread):
+    body = ''.join(f'{i:07d} build log line\n' for i in range(150_000))  # 3.6 MB
+    assert len(body) > 3_000_000
+    result = run('notify', '-p', str(gntp_server_thread.port), 'Build log',
+                 stdin=body.encode())
+    assert result.returncode == 0, result.stderr
+    assert gntp_server_thread.received[-1].notification.text == body[:-1]
+
+
+def test_a_text_over_the_receivers_limit_is_one_clear_error(gntp_server_thread):
+    body = b'x' * (2 * 1024 * 1024)  # over the default 1 MiB header block
+    result = run('notify', '-p', str(gntp_server_thread.port), '--no-register', 'Too big',
+                 stdin=body)
+    assert result.returncode == 1
+    assert 'header block larger than 1048576 bytes' in one_line_error(result.stderr)
+
+
+@pytest.mark.gntp_server(password='pw-Secret-1')
+def test_verbose_anywhere_shows_the_exchange_without_secrets(gntp_server_thread):
+    port = str(gntp_server_thread.port)
+    for i, (before, after) in enumerate(((['-v'], []), ([], ['-v']), (['-v'], ['--verbose']))):
+        result = run(*before, 'notify', 'Traced', 'body text', '-p', port, '-P', 'pw-Secret-1',
+                     '--cipher', 'AES', '-a', f'Tracer {i}', *after)
+        assert result.returncode == 0, result.stderr
+        err = result.stderr
+        assert '> GNTP/1.0 NOTIFY AES:… SHA256:…' in err
+        assert '> Notification-Title: Traced' in err and '> Notification-Text: body text' in err
+        assert '< GNTP/1.0 -ERROR NONE' in err and '< Error-Code: 401' in err  # first try
+        assert '> GNTP/1.0 REGISTER AES:… SHA256:…' in err
+        assert '< GNTP/1.0 -OK NONE' in err and '< Response-Action: NOTIFY' in err
+        key = gntp_server_thread.received[-1].received.key
+        for secret in ('pw-Secret-1', key.key_hash.hex(), key.key_hash.hex().upper(),
+                       key.salt.hex(), key.salt.hex().upper()):
+            assert secret not in result.stdout + err
+    quiet = run('notify', 'Quiet', '-p', port, '-P', 'pw-Secret-1', '-a', 'Tracer 0')
+    assert quiet.returncode == 0 and quiet.stderr == ''
+
+
+@pytest.mark.gntp_server(callback_result='CLICK')
+def test_wait_prints_the_callback_and_verbose_shows_it(gntp_server_thread):
+    result = run('notify', '-p', str(gntp_server_thread.port), '--wait', '-v', 'Click me')
+    assert result.returncode == 0, result.stderr
+    assert "callback: CLICK (context 'gntplib')" in result.stdout
+    assert 'gntplib: waiting up to 60 s for the callback' in result.stderr
+    assert '< GNTP/1.0 -CALLBACK NONE' in result.stderr
+
+
+class _Lines:
+    """The lines a subprocess writes to one pipe, read by a thread, with a deadline."""
+
+    def __init__(self, pipe: Any) -> None:
+        self.lines: 'queue.Queue[Optional[str]]' = queue.Queue()
+
+        def pump() -> None:
+            for line in pipe:
+                self.lines.put(line)
+            self.lines.put(None)
+        threading.Thread(target=pump, daemon=True).start()
+
+    def until(self, text: str, timeout: float = 20) -> str:
+        deadline = time.monotonic() + timeout
+        seen = ''
+        while True:
+            line = self.lines.get(timeout=max(0.0, deadline - time.monotonic()))
+            assert line is not None, f'no {text!r} in: {seen}'
+            seen += line
+            if text in line:
+                return line
+
+    def rest(self) -> str:
+        return ''.join(iter(lambda: self.lines.get(timeout=20) or '', ''))
+
+
+@pytest.mark.gntp_server(notification_timeout=None)
+def test_waiting_for_the_callback_says_so_and_ctrl_c_exits_130(gntp_server_thread):
+    proc = subprocess.Popen(
+        [sys.executable, '-m', 'gntplib', 'notify', '-p', str(gntp_server_thread.port),
+         '--callback-context', 'ctx', '--sticky', 'Waiting'],
+        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env=cli_env(), cwd=str(ROOT))
+    try:
+        out, err = _Lines(proc.stdout), _Lines(proc.stderr)
+        assert '-OK NOTIFY' in out.until('-OK NOTIFY')
+        line = err.until('waiting')
+        assert line == ('gntplib: waiting up to 60 s for the callback (click or close the '
+                        'notification; Ctrl-C to stop)\n')
+        assert gntp_server_thread.received[-1].notification.gntp_callback.context == 'ctx'
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(20) == 130
+        assert 'Traceback' not in err.rest()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(10)
+
+
+def test_usage_and_validation_errors_exit_2_before_sending(gntp_server_thread, tmp_path):
+    port = str(gntp_server_thread.port)
+    cases = [
+        ('the title is empty', ['', '-p', port]),
+        ('the title is empty', ['--title', '  ', '-p', port]),
+        ('a title is needed', ['-p', port]),
+        ('the title is given twice', ['A', '--title', 'B', '-p', port]),
+        ('the text is given twice', ['A', 'x', '--text', 'y', '-p', port]),
+        ('--timeout: must be more than 0 seconds: -5', ['T', '--timeout', '-5']),
+        ('--timeout: must be more than 0 seconds: 0', ['T', '--timeout', '0']),
+        ('--timeout: not a number of seconds', ['T', '--timeout', 'soon']),
+        ('--callback-timeout: must be more than 0', ['T', '--callback-timeout', '0']),
+        ('AES encryption needs a password', ['T', '--cipher', 'AES', '-p', port]),
+        ('cannot read resource file', ['T', '-i', str(tmp_path / 'missing.png'), '-p', port]),
+        ('cannot read resource file', ['T', '-i', str(tmp_path), '-p', port]),  # a directory
+        ('--priority: invalid choice', ['T', '-u', '9', '-p', port]),
+    ]
+    for expected, argv in cases:
+        result = run('notify', *argv)
+        assert result.returncode == 2, (argv, result.stderr)
+        assert expected in usage_error(result.stderr, 'notify'), (argv, result.stderr)
+    register = run('register', '-a', 'A', '-e', 'e', '-i', str(tmp_path / 'no.png'), '-p', port)
+    assert register.returncode == 2 and 'cannot read' in usage_error(register.stderr,
+                                                                     'register')
+    assert gntp_server_thread.received == []  # nothing was sent
+
+
+def test_serve_exits_130_on_ctrl_c(gntplib_serve):
+    server = gntplib_serve()
+    assert server.stop(signal.SIGINT) == 130
+    assert 'Traceback' not in ''.join(server.rest_of_stderr())
+
+
+@pytest.mark.parametrize('command', ['serve', 'demo'])
+def test_missing_tornado_is_a_one_line_message(command):
+    # What a core install (no `async` extra) sees: Tornado cannot be imported.
+    code = ('import sys; sys.modules["tornado"] = None\n'
+            'from gntplib.cli import main; sys.exit(main(sys.argv[1:]))')
+    argv = [command, '--port', '0'] if command == 'serve' else [command]
+    result = subprocess.run([sys.executable, '-c', code, *argv], capture_output=True, text=True,
+                            timeout=30, env=cli_env(), cwd=str(ROOT), stdin=subprocess.DEVNULL)
+    assert result.returncode == 1
+    assert result.stderr == (f'gntplib: error: gntplib {command} needs Tornado, which is not '
+                             "installed: pip install 'gntplib[async]'\n")
+
+
+@pytest.mark.skipif(CONSOLE_SCRIPT is None, reason='the console script is not installed')
+def test_the_demos_last_hint_works_as_printed(default_port_lock):
+    """After scripts/demo, .venv/bin is not on PATH: the hint must say how to run gntplib
+    from there, and the two commands it prints must work, pasted into a shell."""
+    assert CONSOLE_SCRIPT is not None
+    env = cli_env()
+    bindir = os.path.dirname(CONSOLE_SCRIPT)
+    env['PATH'] = os.pathsep.join(p for p in env.get('PATH', '').split(os.pathsep)
+                                  if p and os.path.abspath(p) != bindir)
+    demo = subprocess.run([CONSOLE_SCRIPT, 'demo'], capture_output=True, text=True, timeout=60,
+                          env=env, cwd=str(ROOT), stdin=subprocess.DEVNULL)
+    assert demo.returncode == 0, demo.stderr
+    lines = demo.stdout.splitlines()
+    hint = lines.index('Try it yourself, in two terminals:')
+    serve_command, notify_command = (line.strip() for line in lines[hint + 1:hint + 3])
+    assert serve_command.endswith(' serve') and ' notify ' in notify_command
+    serve = subprocess.Popen(['bash', '-c', f'exec {serve_command}'], env=env, cwd=str(ROOT),
+                             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True)
+    try:
+        out, err = _Lines(serve.stdout), _Lines(serve.stderr)
+        assert '127.0.0.1:23053' in err.until('listening on')
+        notify = subprocess.run(['bash', '-c', notify_command], capture_output=True, text=True,
+                                timeout=30, env=env, cwd=str(ROOT), stdin=subprocess.DEVNULL)
+        assert notify.returncode == 0, notify.stderr
+        assert '"Hello"' in out.until('"Hello"')
+        serve.send_signal(signal.SIGINT)
+        assert serve.wait(20) == 130
+    finally:
+        if serve.poll() is None:
+            serve.kill()
+            serve.wait(10)
