@@ -359,7 +359,7 @@ def _desktop_display(args: argparse.Namespace) -> Display:
     if jeepney_available():
         return DesktopDisplay(expire_timeout=args.notification_timeout or 10.0)
     fallback = NotifySendDisplay()
-    print('gntplib: jeepney is not installed (pip install gntplib[desktop]); ' + (
+    print("gntplib: jeepney is not installed (pip install 'gntplib[desktop]'); " + (
         'using notify-send, which cannot report clicks' if fallback.available
         else 'notify-send is not installed either; no desktop notifications'),
         file=sys.stderr)

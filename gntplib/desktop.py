@@ -3,7 +3,7 @@
 :class:`DesktopDisplay` is a :class:`~gntplib.display.Display` backend that shows each
 NOTIFY through ``org.freedesktop.Notifications`` on the D-Bus session bus (GNOME, KDE,
 dunst, mako, xfce4-notifyd...), with `jeepney <https://jeepney.readthedocs.io>`_, a
-pure-Python D-Bus library (``pip install gntplib[desktop]``):
+pure-Python D-Bus library (``pip install 'gntplib[desktop]'``):
 
 * app name, title, text (escaped when the notification server reads markup), icon
   (inline, ``data:`` or ``http(s)`` URL, else the icon the application registered),

@@ -19,6 +19,12 @@ What is checked
 * The API reference has a page for every public module and lists every name ``gntplib``
   exports; the docstring examples of the modules ``tests/test_doctests.py`` does not cover
   run too.
+* The README's first example runs, as a reader would run it, against the receiver the
+  README starts just before it (``gntplib serve --password ...`` on port 23053, inside the
+  ``default_port_lock`` fixture).
+* Install instructions ask for this gntplib (``'gntplib>=4'``: PyPI's name also carries an
+  unrelated 3.x line) and quote every extra (zsh rejects ``gntplib[crypto]`` bare), in the
+  docs, the README, error hints, examples and scripts.
 * ``mypy --strict gntplib`` passes (skipped when mypy is missing; the ``test`` extra
   installs it).
 
@@ -73,13 +79,16 @@ import importlib
 import importlib.util
 import inspect
 import io
+import queue
 import re
 import shlex
+import signal
 import socket
 import subprocess
 import sys
 import textwrap
 import threading
+import time
 import traceback
 from pathlib import Path
 from typing import Any, Callable, Dict, Iterator, List, NamedTuple, Optional, Tuple
@@ -590,3 +599,99 @@ def test_mypy_strict_passes() -> None:
                             capture_output=True, text=True, cwd=str(ROOT), timeout=300)
     assert result.returncode == 0, result.stdout + result.stderr
     assert (ROOT / 'gntplib' / 'py.typed').exists()
+
+
+# -- install instructions ------------------------------------------------------------------------
+
+def _texts_with_install_instructions() -> List[Path]:
+    files = PAGES + sorted((ROOT / 'gntplib').rglob('*.py'))
+    files += sorted((ROOT / 'examples').rglob('*.py')) + sorted((ROOT / 'scripts').rglob('*'))
+    return [path for path in files if path.is_file()]
+
+
+def _pip_install_words(paths: Optional[List[Path]] = None) -> Iterator[Tuple[str, str]]:
+    """``(where, word)`` for every word after ``pip install`` in ``paths``: by default the
+    docs, the README, the code (error hints, docstrings), the examples and the scripts."""
+    for path in paths if paths is not None else _texts_with_install_instructions():
+        text = path.read_text(encoding='utf-8', errors='replace')
+        for number, line in enumerate(text.splitlines(), 1):
+            if paths is not None and 'error:' in line:
+                continue  # a page showing an error hint, which names the extra only
+            for match in re.finditer(r'pip install((?:\s+[^\s`#;)]+)+)', line):
+                for word in match.group(1).split():
+                    yield f'{path.relative_to(ROOT)}:{number}', word
+
+
+def test_extras_are_quoted_everywhere() -> None:
+    """zsh, macOS's default shell, rejects ``pip install gntplib[crypto]`` (no match)."""
+    words = list(_pip_install_words())
+    assert len(words) >= 15
+    for where, word in words:
+        if '[' in word:
+            assert word[0] in '\'"', f'{where}: quote {word} (zsh rejects it bare)'
+
+
+def test_install_instructions_ask_for_this_gntplib() -> None:
+    """PyPI's ``gntplib`` name also carries an unrelated 3.x line: the docs ask for 4 or
+    later. (Error hints name the extra only: gntplib is installed by then.)"""
+    assert int(gntplib.__version__.split('.')[0]) >= 4
+    from_pypi = [(where, word.strip('\'"')) for where, word in _pip_install_words(PAGES)
+                 if re.match(r'^[\'"]?gntplib\b', word)]
+    assert len(from_pypi) >= 8
+    for where, word in from_pypi:
+        assert word.endswith('>=4'), f'{where}: {word} may install gntplib 3.x'
+    readme = README.read_text(encoding='utf-8')
+    assert "pip install '.[all]'" in readme  # from a checkout
+
+
+# -- the README's first steps, run as written ----------------------------------------------------
+
+def _pumped(pipe: Any) -> 'queue.Queue[Optional[str]]':
+    lines: 'queue.Queue[Optional[str]]' = queue.Queue()
+
+    def pump() -> None:
+        for line in pipe:
+            lines.put(line)
+        lines.put(None)
+    threading.Thread(target=pump, daemon=True).start()
+    return lines
+
+
+def _wait_for(lines: 'queue.Queue[Optional[str]]', text: str, timeout: float = 30) -> str:
+    deadline = time.monotonic() + timeout
+    seen = ''
+    while True:
+        line = lines.get(timeout=max(0.0, deadline - time.monotonic()))
+        assert line is not None, f'{text!r} never came; got:\n{seen}'
+        seen += line
+        if text in line:
+            return line
+
+
+def test_the_readme_sample_runs_against_the_receiver_the_readme_starts(
+        default_port_lock: None, tmp_path: Path) -> None:
+    """The README starts ``gntplib serve`` (with the sample's password), then shows the
+    sample; both run here exactly as written, on port 23053, as a reader would run them."""
+    blocks = md_blocks(README)
+    usage = next(i for i, b in enumerate(blocks) if b.lang in PYTHON_LANGS)
+    serve_lines = [line for block in blocks[:usage] if block.lang in SHELL_LANGS
+                   for line in block.code.splitlines() if line.startswith('gntplib serve')]
+    assert serve_lines, 'the README starts no receiver before its first example'
+    argv = shlex.split(serve_lines[-1], comments=True)
+    server = subprocess.Popen([sys.executable, '-m', 'gntplib', *argv[1:]], cwd=str(tmp_path),
+                              stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True)
+    try:
+        out, err = _pumped(server.stdout), _pumped(server.stderr)
+        assert '127.0.0.1:23053 (password set)' in _wait_for(err, 'listening on')
+        sample = subprocess.run([sys.executable, '-c', blocks[usage].code], cwd=str(tmp_path),
+                                capture_output=True, text=True, timeout=60,
+                                stdin=subprocess.DEVNULL)
+        assert sample.returncode == 0, sample.stderr
+        assert 'MyApp/update "New Version"' in _wait_for(out, 'NOTIFY from')
+        server.send_signal(signal.SIGINT)
+        assert server.wait(20) == 130
+    finally:
+        if server.poll() is None:
+            server.kill()
+            server.wait(10)

@@ -63,7 +63,7 @@ def test_serve_desktop_without_jeepney_says_so(tmp_path: Path):
         proc.wait(10)
         if proc.stderr is not None:
             proc.stderr.close()
-    assert 'jeepney is not installed (pip install gntplib[desktop])' in first
+    assert "jeepney is not installed (pip install 'gntplib[desktop]')" in first
     assert 'notify-send is not installed either' in first
     assert 'listening on 127.0.0.1:' in second
 
