@@ -147,8 +147,9 @@ class ServeProcess:
         """The next JSON object on stdout (``serve --json``)."""
         return json.loads(self.line(timeout))
 
-    def stop(self, signum: int = signal.SIGINT, timeout: float = 20) -> int:
-        """Send ``signum`` (if still running) and return the exit status."""
+    def stop(self, signum: int = signal.SIGTERM, timeout: float = 20) -> int:
+        """Send ``signum`` (if still running) and return the exit status: 0 after SIGTERM,
+        130 after SIGINT (Ctrl-C)."""
         if self.proc.poll() is None:
             self.proc.send_signal(signum)
         code = self.proc.wait(timeout)
