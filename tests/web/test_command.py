@@ -46,10 +46,10 @@ def test_serve_web_prints_the_url_with_a_token_and_serves_the_page(gntplib_serve
 
 def test_serve_web_beyond_loopback_needs_https_or_the_loud_opt_out():
     refused = run_cli('serve', '--port', '0', '--web', '0.0.0.0:0')
-    assert refused.returncode == 1
+    assert refused.returncode == 2  # a usage error (issue 16: 2 for usage and validation)
     assert 'in the clear' in refused.stderr and '--web-insecure' in refused.stderr
     bad = run_cli('serve', '--port', '0', '--web', 'host:port')
-    assert bad.returncode == 1 and '[HOST:]PORT' in bad.stderr
+    assert bad.returncode == 2 and '[HOST:]PORT' in bad.stderr
     # What --web-insecure prints (not started: the tests bind loopback only).
     args = build_parser().parse_args(['serve', '--web', '0.0.0.0:8080', '--web-insecure'])
     receiver = receiver_from_args(args, bind=False)
