@@ -13,26 +13,34 @@ _pip_progress() {
         | sed -u -e 's/^/   /' || true
 }
 
-# Run pip, showing its progress lines, and a line every 5 s while it is quiet (building,
-# installing); its exit status is the result.
-_pip() {
+# Run a command, printing a line every 5 s until it ends, so a long quiet step (creating
+# the environment, pip building or installing) still shows the script is alive.
+_ticking() {
     local status=0 ticker
     (
         elapsed=0
-        while sleep 5 && kill -0 $$ 2>/dev/null; do
+        while sleep 5 >/dev/null 2>&1 && kill -0 $$ 2>/dev/null; do
             elapsed=$((elapsed + 5))
-            echo "   ... pip is still working (${elapsed} s)"
+            echo "   ... still working (${elapsed} s)"
         done
     ) &
     ticker=$!
-    # setuptools warns about every editable install ("Editable installation ... folders
-    # with the same name as your package"); that is the point of one, so the warning
-    # block is noise for someone running the scripts.
-    PYTHONWARNINGS="ignore:Editable installation" .venv/bin/pip "$@" 2>&1 | _pip_progress \
-        || status=$?
+    "$@" || status=$?
     kill "$ticker" 2>/dev/null || true
     wait "$ticker" 2>/dev/null || true
     return "$status"
+}
+
+# pip, showing only its progress lines; its exit status is the result.
+_pip_quietly() {
+    # setuptools warns about every editable install ("Editable installation ... folders
+    # with the same name as your package"); that is the point of one, so the warning
+    # block is noise for someone running the scripts.
+    PYTHONWARNINGS="ignore:Editable installation" .venv/bin/pip "$@" 2>&1 | _pip_progress
+}
+
+_pip() {
+    _ticking _pip_quietly "$@"
 }
 
 ensure_venv() {
@@ -46,7 +54,7 @@ ensure_venv() {
         fi
         echo "-- creating .venv with $python"
         rm -rf .venv
-        "$python" -m venv .venv
+        _ticking "$python" -m venv .venv
         _pip install --upgrade pip
     fi
 
