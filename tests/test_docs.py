@@ -79,6 +79,7 @@ import importlib
 import importlib.util
 import inspect
 import io
+import os
 import queue
 import re
 import shlex
@@ -678,9 +679,10 @@ def test_the_readme_sample_runs_against_the_receiver_the_readme_starts(
                    for line in block.code.splitlines() if line.startswith('gntplib serve')]
     assert serve_lines, 'the README starts no receiver before its first example'
     argv = shlex.split(serve_lines[-1], comments=True)
+    env = dict(os.environ, XDG_STATE_HOME=str(tmp_path / 'state'))  # not the user's state
     server = subprocess.Popen([sys.executable, '-m', 'gntplib', *argv[1:]], cwd=str(tmp_path),
                               stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, text=True)
+                              stderr=subprocess.PIPE, text=True, env=env)
     try:
         out, err = _pumped(server.stdout), _pumped(server.stderr)
         assert '127.0.0.1:23053 (password set)' in _wait_for(err, 'listening on')

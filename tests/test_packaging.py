@@ -163,7 +163,7 @@ def test_scripts_demo_first_run_is_quiet_alive_and_its_hint_works(
     """``bash scripts/demo`` in a fresh clone: no setuptools warning block, a line at least
     every few seconds while it installs, and the commands it suggests work as printed."""
     checkout = fresh_copy(tmp_path / 'checkout')
-    env = clean_env()
+    env = clean_env(XDG_STATE_HOME=str(tmp_path / 'state'))  # serve's state: not the user's
     started = time.monotonic()
     proc = subprocess.Popen(['bash', 'scripts/demo'], cwd=str(checkout), env=env,
                             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
