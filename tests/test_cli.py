@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import queue
 import runpy
 import shutil
 import signal
@@ -13,12 +12,12 @@ import socket
 import subprocess
 import sys
 import threading
-import time
-from typing import Any, Dict, List, Optional
+from typing import Dict, List, Optional
 
 import pytest
 
 from tests.conftest import ROOT, cli_env, run_cli
+from tests.support.console import running, serve_then_notify
 from tests.support.hardening_support import exchange
 from gntplib import Event, GNTPResponseError, Publisher, Resource, SocketCallback
 from gntplib.cli import build_parser, main
@@ -383,53 +382,18 @@ def test_wait_prints_the_callback_and_verbose_shows_it(gntp_server_thread):
     assert '< GNTP/1.0 -CALLBACK NONE' in result.stderr
 
 
-class _Lines:
-    """The lines a subprocess writes to one pipe, read by a thread, with a deadline."""
-
-    def __init__(self, pipe: Any) -> None:
-        self.lines: 'queue.Queue[Optional[str]]' = queue.Queue()
-
-        def pump() -> None:
-            for line in pipe:
-                self.lines.put(line)
-            self.lines.put(None)
-        threading.Thread(target=pump, daemon=True).start()
-
-    def until(self, text: str, timeout: float = 20) -> str:
-        deadline = time.monotonic() + timeout
-        seen = ''
-        while True:
-            line = self.lines.get(timeout=max(0.0, deadline - time.monotonic()))
-            assert line is not None, f'no {text!r} in: {seen}'
-            seen += line
-            if text in line:
-                return line
-
-    def rest(self) -> str:
-        return ''.join(iter(lambda: self.lines.get(timeout=20) or '', ''))
-
-
 @pytest.mark.gntp_server(notification_timeout=None)
 def test_waiting_for_the_callback_says_so_and_ctrl_c_exits_130(gntp_server_thread):
-    proc = subprocess.Popen(
-        [sys.executable, '-m', 'gntplib', 'notify', '-p', str(gntp_server_thread.port),
-         '--callback-context', 'ctx', '--sticky', 'Waiting'],
-        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        env=cli_env(), cwd=str(ROOT))
-    try:
-        out, err = _Lines(proc.stdout), _Lines(proc.stderr)
+    argv = [sys.executable, '-m', 'gntplib', 'notify', '-p', str(gntp_server_thread.port),
+            '--callback-context', 'ctx', '--sticky', 'Waiting']
+    with running(argv, ROOT, cli_env()) as (proc, out, err):
         assert '-OK NOTIFY' in out.until('-OK NOTIFY')
-        line = err.until('waiting')
-        assert line == ('gntplib: waiting up to 60 s for the callback (click or close the '
-                        'notification; Ctrl-C to stop)\n')
+        assert err.until('waiting') == ('gntplib: waiting up to 60 s for the callback (click '
+                                        'or close the notification; Ctrl-C to stop)\n')
         assert gntp_server_thread.received[-1].notification.gntp_callback.context == 'ctx'
         proc.send_signal(signal.SIGINT)
         assert proc.wait(20) == 130
         assert 'Traceback' not in err.rest()
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait(10)
 
 
 def test_usage_and_validation_errors_exit_2_before_sending(gntp_server_thread, tmp_path):
@@ -494,19 +458,4 @@ def test_the_demos_last_hint_works_as_printed(default_port_lock):
     hint = lines.index('Try it yourself, in two terminals:')
     serve_command, notify_command = (line.strip() for line in lines[hint + 1:hint + 3])
     assert serve_command.endswith(' serve') and ' notify ' in notify_command
-    serve = subprocess.Popen(['bash', '-c', f'exec {serve_command}'], env=env, cwd=str(ROOT),
-                             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE, text=True)
-    try:
-        out, err = _Lines(serve.stdout), _Lines(serve.stderr)
-        assert '127.0.0.1:23053' in err.until('listening on')
-        notify = subprocess.run(['bash', '-c', notify_command], capture_output=True, text=True,
-                                timeout=30, env=env, cwd=str(ROOT), stdin=subprocess.DEVNULL)
-        assert notify.returncode == 0, notify.stderr
-        assert '"Hello"' in out.until('"Hello"')
-        serve.send_signal(signal.SIGINT)
-        assert serve.wait(20) == 130
-    finally:
-        if serve.poll() is None:
-            serve.kill()
-            serve.wait(10)
+    serve_then_notify(serve_command, notify_command, '"Hello"', ROOT, env)

@@ -80,7 +80,6 @@ import importlib.util
 import inspect
 import io
 import os
-import queue
 import re
 import shlex
 import signal
@@ -89,7 +88,6 @@ import subprocess
 import sys
 import textwrap
 import threading
-import time
 import traceback
 from pathlib import Path
 from typing import Any, Callable, Dict, Iterator, List, NamedTuple, Optional, Tuple
@@ -110,6 +108,7 @@ import gntplib  # noqa: E402
 from gntplib import constants  # noqa: E402
 from gntplib.cli import build_parser  # noqa: E402
 from gntplib.server import ServerThread  # noqa: E402
+from tests.support.console import running  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / 'docs'
@@ -647,28 +646,6 @@ def test_install_instructions_ask_for_this_gntplib() -> None:
 
 # -- the README's first steps, run as written ----------------------------------------------------
 
-def _pumped(pipe: Any) -> 'queue.Queue[Optional[str]]':
-    lines: 'queue.Queue[Optional[str]]' = queue.Queue()
-
-    def pump() -> None:
-        for line in pipe:
-            lines.put(line)
-        lines.put(None)
-    threading.Thread(target=pump, daemon=True).start()
-    return lines
-
-
-def _wait_for(lines: 'queue.Queue[Optional[str]]', text: str, timeout: float = 30) -> str:
-    deadline = time.monotonic() + timeout
-    seen = ''
-    while True:
-        line = lines.get(timeout=max(0.0, deadline - time.monotonic()))
-        assert line is not None, f'{text!r} never came; got:\n{seen}'
-        seen += line
-        if text in line:
-            return line
-
-
 def test_the_readme_sample_runs_against_the_receiver_the_readme_starts(
         default_port_lock: None, tmp_path: Path) -> None:
     """The README starts ``gntplib serve`` (with the sample's password), then shows the
@@ -680,20 +657,13 @@ def test_the_readme_sample_runs_against_the_receiver_the_readme_starts(
     assert serve_lines, 'the README starts no receiver before its first example'
     argv = shlex.split(serve_lines[-1], comments=True)
     env = dict(os.environ, XDG_STATE_HOME=str(tmp_path / 'state'))  # not the user's state
-    server = subprocess.Popen([sys.executable, '-m', 'gntplib', *argv[1:]], cwd=str(tmp_path),
-                              stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, text=True, env=env)
-    try:
-        out, err = _pumped(server.stdout), _pumped(server.stderr)
-        assert '127.0.0.1:23053 (password set)' in _wait_for(err, 'listening on')
+    with running([sys.executable, '-m', 'gntplib', *argv[1:]], tmp_path, env) as (
+            server, out, err):
+        assert '127.0.0.1:23053 (password set' in err.until('listening on')
         sample = subprocess.run([sys.executable, '-c', blocks[usage].code], cwd=str(tmp_path),
                                 capture_output=True, text=True, timeout=60,
                                 stdin=subprocess.DEVNULL)
         assert sample.returncode == 0, sample.stderr
-        assert 'MyApp/update "New Version"' in _wait_for(out, 'NOTIFY from')
+        assert 'MyApp/update "New Version"' in out.until('NOTIFY from')
         server.send_signal(signal.SIGINT)
         assert server.wait(20) == 130
-    finally:
-        if server.poll() is None:
-            server.kill()
-            server.wait(10)

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import email
 import re
-import signal
 import subprocess
 import sys
 import tarfile
@@ -23,6 +22,7 @@ from typing import Iterator, List, Tuple
 import pytest
 
 import gntplib
+from tests.support.console import serve_then_notify
 from tests.support.packaging import Venv, build_sdist, clean_env, fresh_copy, project_files, \
     tail
 
@@ -189,23 +189,7 @@ def test_scripts_demo_first_run_is_quiet_alive_and_its_hint_works(
     hint = lines.index('Try it yourself, in two terminals:\n')
     serve_command, notify_command = (line.strip() for line in lines[hint + 1:hint + 3])
     assert serve_command == '.venv/bin/gntplib serve'
-    serve = subprocess.Popen(['bash', '-c', f'exec {serve_command}'], cwd=str(checkout),
-                             env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE, text=True)
-    try:
-        assert serve.stderr is not None and serve.stdout is not None
-        assert '127.0.0.1:23053' in serve.stderr.readline()
-        notify = subprocess.run(['bash', '-c', notify_command], cwd=str(checkout), env=env,
-                                capture_output=True, text=True, timeout=60,
-                                stdin=subprocess.DEVNULL)
-        assert notify.returncode == 0, notify.stdout + notify.stderr
-        serve.send_signal(signal.SIGINT)
-        assert serve.wait(20) == 130
-        assert '"Hello"' in serve.stdout.read()
-    finally:
-        if serve.poll() is None:
-            serve.kill()
-            serve.wait(10)
+    serve_then_notify(serve_command, notify_command, '"Hello"', checkout, env)
 
 
 def test_the_heartbeat_shows_a_long_test_is_alive(tmp_path: Path) -> None:
