@@ -459,3 +459,20 @@ def test_the_demos_last_hint_works_as_printed(default_port_lock):
     serve_command, notify_command = (line.strip() for line in lines[hint + 1:hint + 3])
     assert serve_command.endswith(' serve') and ' notify ' in notify_command
     serve_then_notify(serve_command, notify_command, '"Hello"', ROOT, env)
+
+
+@pytest.mark.gntp_server(password='pw')
+def test_main_verbose_shows_encrypted_requests_and_resources(gntp_server_thread, capsys,
+                                                             tmp_path):
+    icon = tmp_path / 'icon.png'
+    icon.write_bytes(b'\x89PNG' + b'x' * 600)
+    assert main(['notify', 'T', 'x' * 500, '-i', str(icon), '-p', str(gntp_server_thread.port),
+                 '-P', 'pw', '--cipher', 'AES', '-v']) == 0
+    err = capsys.readouterr().err
+    assert '> GNTP/1.0 NOTIFY AES:… SHA256:…' in err
+    assert f'[resource {Resource(icon.read_bytes()).identifier()}: 604 bytes]' in err
+    assert '[headers and resources sent encrypted with AES]' in err
+    assert '… (119 more characters)' in err  # a long value is cut (519 characters)
+    assert main(['subscribe', '--hub', f'127.0.0.1:{gntp_server_thread.port}', '-P', 'pw',
+                 '--name', 'desk', '-v']) == 0
+    assert '> GNTP/1.0 SUBSCRIBE NONE SHA256:…' in capsys.readouterr().err

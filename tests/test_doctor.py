@@ -250,3 +250,19 @@ def test_a_host_that_cannot_be_found() -> None:
     found = next(Doctor('no-such-host.invalid', 23053, timeout=2).checks())
     assert found.status == 'FAIL'
     assert found.message.startswith("cannot find the host 'no-such-host.invalid'")
+
+
+def test_the_doctors_findings_in_process() -> None:
+    """The same findings through the Python API (``Doctor.checks``), for programs."""
+    with ServerThread(password='s3cret', callback_result='TIMEDOUT') as server:
+        wrong = list(Doctor('127.0.0.1', server.port, 'wrong').checks())
+        assert [(f.step, f.status) for f in wrong] == [('connect', 'ok'), ('register', 'FAIL')]
+        assert wrong[-1].message.startswith('wrong password')
+        unknown = list(Doctor('127.0.0.1', server.port, 's3cret', app='Nobody',
+                              event='e').checks())
+        assert unknown[-1].message.startswith("application 'Nobody' is not registered")
+        good = list(Doctor('127.0.0.1', server.port, 's3cret', hashing='MD5',
+                           cipher='DES').checks())
+        assert [(f.step, f.status) for f in good][2:4] == [('notify', 'ok'), ('encrypt', 'ok')]
+        assert good[3].message == 'an DES-encrypted message got through'
+        assert good[-1].message == 'the receiver sends socket callbacks (got TIMEDOUT)'
