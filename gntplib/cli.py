@@ -527,7 +527,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument('--forward', action='append', metavar='SPEC',
                        help='forward notifications to an Apprise URL, optionally after '
                        'filters: "priority>=1 app=NAME,NAME event=NAME URL" (repeatable; '
-                       'needs gntplib[forward])')
+                       "needs pip install 'gntplib[forward]')")
     serve.add_argument('--count', type=int, default=0,
                        help='exit after accepting this many requests')
     from .web.command import add_options as add_web_options  # no Tornado imported

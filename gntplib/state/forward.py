@@ -12,7 +12,7 @@ Filters (every one given must match): ``priority>=N`` (N from -2 to 2; ``min-pri
 is the same), ``app=NAME[,NAME...]`` (the application names), ``event=NAME[,NAME...]`` (the
 notification types; names are separated by commas). Quote a name with spaces.
 
-Apprise (``pip install gntplib[forward]``) is imported only when a destination is made.
+Apprise (``pip install 'gntplib[forward]'``) is imported only when a destination is made.
 """
 
 from __future__ import annotations
@@ -147,7 +147,7 @@ class AppriseDestination(Destination):
         try:
             import apprise
         except ImportError:
-            raise GNTPError('forwarding needs Apprise: pip install gntplib[forward]') from None
+            raise GNTPError("forwarding needs Apprise: pip install 'gntplib[forward]'") from None
         self._apprise_module = apprise
         plugin = apprise.Apprise.instantiate(url)
         if not plugin:
