@@ -7,8 +7,9 @@ Three patterns that hold up when the receiver is not there:
 * ``POST /notify-later`` does not wait (fire and forget): it answers 202 at once, and a
   failed notification is logged once, at WARNING, by :func:`publish_in_background`.
 * The application starts whether or not the receiver is running: :func:`keep_registered`
-  registers in the background and retries, and :func:`publish` registers again when the
-  receiver does not know the application (it was down at start, or restarted since).
+  registers in the background and retries; and a receiver that does not know the
+  application when a notification arrives (it was down at start, or restarted since) gets
+  it registered again by the publisher itself (``auto_register``, on by default).
 
 Run it next to a GNTP receiver (Growl, or ``gntplib serve``)::
 
@@ -28,26 +29,11 @@ from typing import Any, Dict, Optional, Set
 
 import tornado.web
 
-from gntplib import GNTPError, GNTPResponseError, constants
+from gntplib import GNTPError
 from gntplib.async_ import AsyncPublisher
 from gntplib.requests import Response
 
 logger = logging.getLogger('tornado_app')
-
-#: The receiver does not know the application or the event: register, then try again.
-_NOT_REGISTERED = (constants.ERROR_UNKNOWN_APPLICATION, constants.ERROR_UNKNOWN_NOTIFICATION)
-
-
-async def publish(publisher: AsyncPublisher, title: str, text: str = '') -> Response:
-    """Publish a ``deploy`` notification, registering first if the receiver asks for it."""
-    try:
-        return await publisher.publish('deploy', title, text)
-    except GNTPResponseError as exc:
-        if exc.error_code not in _NOT_REGISTERED:
-            raise
-    await publisher.register()
-    return await publisher.publish('deploy', title, text)
-
 
 def publish_in_background(application: tornado.web.Application, title: str,
                           text: str = '') -> 'asyncio.Task[Response]':
@@ -56,7 +42,8 @@ def publish_in_background(application: tornado.web.Application, title: str,
     The task is kept in ``application.settings['background']`` until it ends: the event
     loop holds only weak references to tasks, and tests can wait for them there.
     """
-    task = asyncio.ensure_future(publish(application.settings['publisher'], title, text))
+    publisher: AsyncPublisher = application.settings['publisher']
+    task = asyncio.ensure_future(publisher.publish('deploy', title, text))
     pending: Set['asyncio.Task[Response]'] = application.settings['background']
     pending.add(task)
 
@@ -91,7 +78,7 @@ class NotifyHandler(tornado.web.RequestHandler):
         title = self.get_body_argument('title')
         text = self.get_body_argument('text', '')
         try:
-            response = await publish(self.settings['publisher'], title, text)
+            response = await self.settings['publisher'].publish('deploy', title, text)
         except GNTPError as exc:
             self.set_status(502)
             self.write({'ok': False, 'error': str(exc)})
