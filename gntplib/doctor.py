@@ -127,7 +127,8 @@ class Doctor:
         if self.trace is not None:
             from ._trace import tracing_client
             options['gntp_client_class'] = tracing_client(self.trace)
-        return Publisher(self.app, [Event(self.event)], **options)
+        # auto_register=False: a 401 is a finding here, not something to repair unseen.
+        return Publisher(self.app, [Event(self.event)], auto_register=False, **options)
 
     # -- the steps ----------------------------------------------------------------------------
 
