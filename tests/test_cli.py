@@ -336,8 +336,8 @@ def test_the_text_comes_from_stdin_with_dash_or_a_pipe(gntp_server_thread):
 
 @pytest.mark.gntp_server(limits=ReaderLimits(max_header_block_size=16 * 1024 * 1024))
 def test_a_multi_megabyte_text_from_stdin_arrives_whole(gntp_server_thread):
-    body = ''.join(f'{i:07d} build log line\n' for i in range(150_000))  # 3.6 MB
-    assert len(body) > 3_000_000
+    body = ''.join(f'{i:07d} build log line\n' for i in range(350_000))  # 8.4 MB
+    assert len(body) > 8_000_000
     result = run('notify', '-p', str(gntp_server_thread.port), 'Build log',
                  stdin=body.encode())
     assert result.returncode == 0, result.stderr

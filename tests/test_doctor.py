@@ -76,8 +76,13 @@ class ScriptedReceiver:
                     pass
 
     def close(self) -> None:
+        try:
+            self._listener.shutdown(socket.SHUT_RDWR)  # wakes the blocked accept() (Linux)
+        except OSError:
+            pass
         self._listener.close()
         self._thread.join(10)
+        assert not self._thread.is_alive()
 
 
 def gntp_answer(head: bytes, refuse_encrypted: bool = False) -> bytes:
@@ -266,3 +271,18 @@ def test_the_doctors_findings_in_process() -> None:
         assert [(f.step, f.status) for f in good][2:4] == [('notify', 'ok'), ('encrypt', 'ok')]
         assert good[3].message == 'an DES-encrypted message got through'
         assert good[-1].message == 'the receiver sends socket callbacks (got TIMEDOUT)'
+
+
+def test_a_receiver_that_does_not_keep_the_registration(scripted):
+    def forgetful(head: bytes) -> bytes:
+        if b' NOTIFY ' in head.split(b'\r\n', 1)[0]:
+            return (b'GNTP/1.0 -ERROR NONE\r\nError-Code: 401\r\n'
+                    b'Error-Description: Application not registered\r\n\r\n')
+        return gntp_answer(head)
+    receiver = scripted(forgetful)
+    status, steps, out = doctor(receiver.port)
+    assert status == 1
+    assert steps['register'][0] == 'ok' and steps['notify'][0] == 'FAIL'
+    assert steps['notify'][1].startswith("the receiver accepted the registration, then did "
+                                         "not know 'gntplib doctor'")
+    assert len(receiver.requests) == 2  # REGISTER, NOTIFY: no registering again unseen
