@@ -92,11 +92,21 @@ async def test_a_destination_down_for_two_minutes_gets_everything_once_in_order(
         await endpoint.close()
 
 
+@pytest.fixture
+def unthrottled_ntfy(monkeypatch):
+    """Apprise waits 5.5 s between two ntfy requests, to spare the public ntfy.sh; the
+    endpoint here is our own, so the wait goes (nothing else of Apprise changes)."""
+    from apprise.plugins.ntfy import NotifyNtfy
+    monkeypatch.setattr(NotifyNtfy, 'request_rate_per_sec', 0)
+
+
 @pytest.mark.gen_test(timeout=30)
-async def test_real_down_and_up_endpoint_gets_everything_once_in_order(tmp_path):
+@pytest.mark.parametrize('scheme', ['json', 'ntfy'])
+async def test_real_down_and_up_endpoint_gets_everything_once_in_order(
+        tmp_path, unthrottled_ntfy, scheme):
     endpoint = Endpoint()
     policy = RetryPolicy(initial_delay=0.02, max_delay=0.1)
-    keeper = keeper_for(tmp_path, [f'json://127.0.0.1:{endpoint.port}/'], policy)
+    keeper = keeper_for(tmp_path, [f'{scheme}://127.0.0.1:{endpoint.port}/alerts'], policy)
     keeper.start()
     outbox = keeper.outbox
     try:
