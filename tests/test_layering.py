@@ -11,7 +11,7 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parent.parent / 'gntplib'
 CORE = ['constants', 'exceptions', 'keys', 'ciphers', 'models', 'wire', 'requests', 'reader',
-        'packers', 'registry', 'receiver']
+        'packers', 'exchange', 'registry', 'receiver']
 IO_MODULES = {'socket', 'ssl', 'select', 'selectors', 'asyncio', 'tornado', 'threading'}
 
 
