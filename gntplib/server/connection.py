@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
-from typing import Any, List, Optional, Protocol, Union
+from typing import Any, Callable, List, Optional, Protocol, Union
 
 from tornado.ioloop import IOLoop
 from tornado.iostream import IOStream, StreamClosedError
@@ -25,6 +25,7 @@ from ..receiver import (
     RESULT_SPELLINGS, Decision, PendingCallback, Rejection, error_response, rejection_for,
 )
 from ..requests import BaseRequest, Response
+from .linger import AVAILABLE as LINGER, linger
 
 __all__ = ['Connection', 'ConnectionHost', 'ServerStream', 'release_stream', 'settle']
 
@@ -88,6 +89,8 @@ class ServerStream(IOStream):
     #: The socket, once end of input closed the stream; ``None`` until then.
     kept_socket: Optional[socket.socket] = None
     _end_of_input = False
+    _keep_socket = False  # closing hands the socket over (see linger)
+    _lingering: Optional[Callable[[], None]] = None  # ends the linger under way
 
     @classmethod
     def wrap(cls, stream: IOStream) -> IOStream:
@@ -95,7 +98,7 @@ class ServerStream(IOStream):
         stream is returned as it is (its end of input still closes it)."""
         if type(stream) is not IOStream:
             return stream
-        # The same object, with this class's two overrides: nothing has been read yet,
+        # The same object, with this class's overrides: nothing has been read yet,
         # and this class adds no state of its own (class attributes give the defaults).
         stream.__class__ = cls
         return stream
@@ -106,11 +109,31 @@ class ServerStream(IOStream):
         return count
 
     def close_fd(self) -> None:
-        if self._end_of_input and self.kept_socket is None:  # Tornado closing at end of input
+        if (self._end_of_input or self._keep_socket) and self.kept_socket is None:
             self.kept_socket = self.socket
             self.socket = None  # type: ignore[assignment]  # as IOStream.close_fd does
         else:
             super().close_fd()
+
+    def close(self, exc_info: Any = False) -> None:
+        super().close(exc_info)
+        end = self._lingering
+        if end is not None:  # closing the stream ends its linger too
+            end()
+
+    def linger(self, timeout: float) -> 'asyncio.Future[None]':
+        """Close the stream, keeping its socket for a lingering close
+        (:func:`~gntplib.server.linger.linger`); the future is done once that is over."""
+        self._keep_socket = True
+        self.close()
+        sock = self.kept_socket
+        if sock is None:  # closed already
+            done: 'asyncio.Future[None]' = asyncio.get_running_loop().create_future()
+            done.set_result(None)
+            return done
+        lingering = linger(sock, timeout)
+        self._lingering = lingering.end
+        return lingering.done
 
     def release(self) -> None:
         """Close the stream and the socket it kept."""
@@ -297,7 +320,11 @@ class Connection:
         destroy the answer on the client's side, §6.1). After the client's end of input
         there is nothing left to read."""
         kept = self._kept_socket
-        sock = kept if kept is not None else self.stream.socket
+        stream = self.stream
+        if kept is None and LINGER and isinstance(stream, ServerStream) and not stream.closed():
+            await stream.linger(self.host.idle_timeout)
+            return
+        sock = kept if kept is not None else stream.socket
         if sock is not None:
             try:
                 sock.shutdown(socket.SHUT_WR)
