@@ -194,8 +194,20 @@ class Connection:
         """Read what is there; ``None`` when ``timeout`` passes first. An unfinished read is
         kept for the next call. Raises StreamClosedError at end of stream."""
         read = self._start_read()
-        if not read.done():
-            await asyncio.wait([read], timeout=timeout)
+        if not read.done():  # one future and one timer: asyncio.wait costs more per request
+            loop = asyncio.get_running_loop()
+            woken: 'asyncio.Future[None]' = loop.create_future()
+
+            def wake(_: Any = None) -> None:
+                settle(woken, None)
+            read.add_done_callback(wake)
+            timer = loop.call_later(timeout, wake) if timeout is not None else None
+            try:
+                await woken
+            finally:
+                read.remove_done_callback(wake)
+                if timer is not None:
+                    timer.cancel()
             if not read.done():
                 return None
         self._read = None
