@@ -196,6 +196,9 @@ class ClientExchange:
         #: ``RESPONSE`` or ``CALLBACK`` (the deadline that applies), ``None`` once over.
         self.waiting_for: Optional[str] = RESPONSE
         self._send_error: Optional[GNTPConnectionError] = None
+        #: Whether the buffer may hold something not yet looked at (nothing was fed yet,
+        #: or the last look found a whole message): saves asking an empty buffer.
+        self._unread = False
 
     # -- sending -------------------------------------------------------------------------
 
@@ -218,6 +221,7 @@ class ClientExchange:
     def receive_data(self, data: bytes) -> None:
         """Bytes the transport read; ``b''`` when the receiver closed."""
         self.buffer.feed(data)
+        self._unread = True
 
     def read_failed(self, reason: str, timed_out: bool = False) -> Optional[GNTPConnectionError]:
         """A read failed or its deadline passed. Returns the error to raise, or ``None``
@@ -253,6 +257,8 @@ class ClientExchange:
         """
         if self.waiting_for is None:
             return DONE
+        if not self._unread:
+            return NEED_DATA
         try:
             message = self.buffer.next_message()
         except GNTPConnectionError as exc:  # closed in the middle of an answer
@@ -261,6 +267,7 @@ class ClientExchange:
         if message is not None:
             return message
         if not self.buffer.closed:
+            self._unread = False
             return NEED_DATA
         if self.waiting_for == CALLBACK:
             logger.debug('no socket callback from %s: the server closed the connection',
@@ -288,7 +295,14 @@ class ClientExchange:
     def handle_ok(self, message: bytes) -> Ok:
         """Interpret ``message`` as the answer to the request (0.5's ``on_ok_message``)."""
         self.waiting_for = None
-        response = self._parse(message, c.RESPONSE_OK)
+        # _parse's steps in place: this runs once per request, and a call is a good part
+        # of what it costs.
+        try:
+            response = parse_response(message, None, self.key)
+        except GNTPProtocolError as exc:
+            response = self._lenient(message, exc)
+        if response.message_type != c.RESPONSE_OK:
+            self._refuse(response, c.RESPONSE_OK)
         if self.expect_callback:
             self.waiting_for = CALLBACK
         return Ok(response, message)
@@ -312,17 +326,25 @@ class ClientExchange:
     def _parse(self, message: bytes, expected: str) -> Response:
         try:
             response = parse_response(message, None, self.key)
-        except GNTPProtocolError:
-            lenient = _lenient_error(message)
-            if lenient is None:
-                raise
-            response = lenient
+        except GNTPProtocolError as exc:
+            response = self._lenient(message, exc)
+        if response.message_type != expected:
+            self._refuse(response, expected)
+        return response
+
+    @staticmethod
+    def _lenient(message: bytes, error: GNTPProtocolError) -> Response:
+        lenient = _lenient_error(message)
+        if lenient is None:
+            raise error
+        return lenient
+
+    @staticmethod
+    def _refuse(response: Response, expected: str) -> None:
         if response.message_type == c.RESPONSE_ERROR:
             raise error_from_response(response)
-        if response.message_type != expected:
-            raise GNTPProtocolError(f'expected {expected} but the server sent '
-                                    f'{response.message_type}', response=response)
-        return response
+        raise GNTPProtocolError(f'expected {expected} but the server sent '
+                                f'{response.message_type}', response=response)
 
     def _where(self, text: str) -> str:
         return f'{self.peer}: {text}' if self.peer else text

@@ -257,7 +257,8 @@ class Publisher(PublisherBase[Response]):
         """
         request = self.notify_request(name, title, text, id_, sticky, priority, icon,
                                       coalescing_id, gntp_callback, **socket_callback_options)
-        socket_callback = request.notification.socket_callback
+        socket_callback = request.notification.socket_callback \
+            if gntp_callback is not None or socket_callback_options else None
         try:
             return self.gntp_client.process_request(request, callback,
                                                     socket_callback=socket_callback)

@@ -9,7 +9,7 @@ import hashlib
 import re
 from typing import TYPE_CHECKING, Any, Callable, Optional, Tuple, Union
 
-from .constants import RESOURCE_URL_PREFIX, format_bool, validate_priority
+from .constants import RESOURCE_URL_PREFIX, validate_priority
 from .exceptions import GNTPResourceError, GNTPValidationError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -151,7 +151,7 @@ def format_header_value(value: Any) -> Optional[str]:
     if value is None:
         return None
     if isinstance(value, bool):
-        return format_bool(value)
+        return 'True' if value else 'False'  # format_bool, without a call per header
     if isinstance(value, Resource):
         return value.header_value()
     text = value if isinstance(value, str) else str(value)
@@ -311,8 +311,9 @@ class Notification:
         self.sticky = None if sticky is None else bool(sticky)
         if priority is not None and (isinstance(priority, bool) or not isinstance(priority, int)):
             raise GNTPValidationError(f'priority must be an int from -2 to 2, got {priority!r}')
-        self.priority = None if priority is None else validate_priority(priority)
-        self.icon = _check_icon(icon, 'notification icon')
+        self.priority = priority if priority is None or \
+            (type(priority) is int and -2 <= priority <= 2) else validate_priority(priority)
+        self.icon = None if icon is None else _check_icon(icon, 'notification icon')
         self.coalescing_id = coalescing_id
         if gntp_callback is not None and not isinstance(gntp_callback,
                                                         (URLCallback, SocketCallback)):

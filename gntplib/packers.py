@@ -82,10 +82,18 @@ class InformationLinePacker:
 
     def pack(self, message_type: str) -> bytes:
         """Return the line, with its CR LF."""
-        line = f'GNTP/{c.PROTOCOL_VERSION} {message_type} {self.cipher.info_token}'
-        if self.key is not None:
-            line += ' ' + self.key.info_token
-        return line.encode('ascii') + c.LINE_DELIMITER
+        return _information_line(message_type, self.key, self.cipher)
+
+
+_VERSION = f'GNTP/{c.PROTOCOL_VERSION} '
+
+
+def _information_line(message_type: str, key: Optional[Key],
+                      cipher: Union[Cipher, NullCipher]) -> bytes:
+    # A function, not an InformationLinePacker per message: the packer object is 0.5's API.
+    if key is None:
+        return f'{_VERSION}{message_type} {cipher.info_token}\r\n'.encode('ascii')
+    return f'{_VERSION}{message_type} {cipher.info_token} {key.info_token}\r\n'.encode('ascii')
 
 
 class HeaderPacker:
@@ -186,9 +194,10 @@ class MessagePacker:
         """
         sections = SectionPacker()
         block = sections.pack(request.header_sections())
-        if not self.cipher:
-            head = InformationLinePacker(self.key, self.cipher).pack(request.message_type)
-            parts = [head + block + c.LINE_DELIMITER]
+        cipher = self.cipher
+        if cipher is _PLAIN or not cipher:  # the shared NONE cipher needs no __bool__ call
+            parts = [_information_line(request.message_type, self.key, cipher) + block
+                     + c.LINE_DELIMITER]
             if not sections.resources:
                 return parts
             payloads: Dict[str, bytes] = dict(sections.resources)
@@ -200,7 +209,7 @@ class MessagePacker:
                 assert isinstance(self.cipher, Cipher)
                 self.cipher = self.cipher.with_new_iv()
                 ciphertext = self.cipher.encrypt(block)
-            head = InformationLinePacker(self.key, self.cipher).pack(request.message_type)
+            head = _information_line(request.message_type, self.key, self.cipher)
             parts = [head + ciphertext + c.MESSAGE_DELIMITER]
             payloads = {identifier: self.cipher.encrypt(data)
                         for identifier, data in dict(sections.resources).items()}
@@ -235,11 +244,15 @@ class MessagePackerFactory:
         self.hashing, self.encryption = check_security(password, hashing, encryption)
         self._password = password
         self._password_bytes = password.encode('utf-8') if password is not None else b''
+        # Without a password a packer has no key, no salt and no IV, and packing does not
+        # change it: one serves every message.
+        self._plain = MessagePacker()
 
     def create(self) -> MessagePacker:
-        """Return a packer with a new key (fresh salt) and cipher (fresh IV)."""
+        """Return a packer with a new key (fresh salt) and cipher (fresh IV); without a
+        password, the factory's one plain packer."""
         if self._password is None:
-            return MessagePacker()
+            return self._plain
         # One draw of random bytes gives both the salt and the IV.
         block_size = self.encryption.block_size if self.encryption is not None else 0
         randomness = c.random_bytes(c.SALT_SIZE + block_size)

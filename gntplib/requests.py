@@ -75,8 +75,10 @@ class BaseRequest:
 
     def __init__(self, custom_headers: Optional[Sequence[Tuple[str, Any]]] = None,
                  app_specific_headers: Optional[Sequence[Tuple[str, Any]]] = None) -> None:
-        self.custom_headers = normalize_headers(custom_headers, 'X-', ('Origin-',))
-        self.app_specific_headers = normalize_headers(app_specific_headers, 'Data-')
+        self.custom_headers = normalize_headers(custom_headers, 'X-', ('Origin-',)) \
+            if custom_headers else []
+        self.app_specific_headers = normalize_headers(app_specific_headers, 'Data-') \
+            if app_specific_headers else []
         self.received_headers: List[str] = []
         #: Set by the parser: the :class:`~gntplib.reader.ReceivedMessage` this came from.
         self.received: Any = None
@@ -276,7 +278,8 @@ class Response:
     def __init__(self, message_type: str, headers: Optional[Any] = None,
                  encryption_algorithm_id: str = 'NONE') -> None:
         self.message_type = message_type
-        self.headers = headers if isinstance(headers, HeaderDict) else HeaderDict(headers)
+        self.headers = headers if type(headers) is HeaderDict or \
+            isinstance(headers, HeaderDict) else HeaderDict(headers)
         self.encryption_algorithm_id = encryption_algorithm_id
 
     @property

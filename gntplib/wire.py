@@ -37,8 +37,12 @@ class HeaderDict(MutableMapping[str, str]):
             pairs: Iterable[Tuple[str, str]] = items or ()
         else:
             pairs = items.items() if isinstance(items, Mapping) else items
-        self._store: Dict[str, Tuple[str, str]] = {name.lower(): (name, value)
-                                                   for name, value in pairs}
+        # A loop, not a comprehension: most header maps hold a pair or two, and a
+        # comprehension's own frame costs more than that.
+        store: Dict[str, Tuple[str, str]] = {}
+        for name, value in pairs:
+            store[name.lower()] = (name, value)
+        self._store = store
 
     def __getitem__(self, name: str) -> str:
         return self._store[name.lower()][1]
@@ -153,8 +157,21 @@ def parse_header_line(line: bytes) -> Tuple[str, str]:
 
 def parse_header_lines(block: bytes) -> Section:
     """Parse every header line of ``block``, skipping blank lines (section breaks)."""
-    return [parse_header_line(line) for line in block.split(LINE_DELIMITER)
-            if line and not line.isspace()]
+    # One flat pass (a call per line costs more than parsing it); a line this pass cannot
+    # take is handed to parse_header_line, whose error says what is wrong with it.
+    section = []
+    for line in block.split(LINE_DELIMITER):
+        if line and not line.isspace():
+            name, colon, value = line.partition(b':')
+            name = name.strip()
+            if colon and name:
+                try:
+                    section.append((name.decode('ascii'), value.strip().decode('utf-8')))
+                    continue
+                except UnicodeDecodeError:
+                    pass
+            section.append(parse_header_line(line))
+    return section
 
 
 def parse_sections(block: bytes) -> List[Section]:
