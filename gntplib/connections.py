@@ -22,7 +22,7 @@ from . import constants as c
 from ._addresses import AddrInfo, cached, forget, ip_literal_family, remember
 from .ciphers import Algorithm as CipherAlgorithm
 from .exceptions import GNTPConnectionError
-from .exchange import CALLBACK, NEED_DATA, ClientExchange, connection_error
+from .exchange import CALLBACK, DONE, NEED_DATA, ClientExchange, connection_error
 from .keys import Algorithm as KeyAlgorithm, Key
 from .models import SocketCallback
 from .packers import MessagePackerFactory
@@ -210,13 +210,6 @@ class GNTPConnection(BaseGNTPConnection[None]):
         While waiting for a ``-CALLBACK``, end of stream or ``callback_timeout`` ends the
         wait quietly: the server had nothing to report.
         """
-        message = self._read()
-        if message is None:
-            self.close()
-            return
-        callback(message)
-
-    def _read(self) -> Optional[bytes]:
         exchange, sock = self.exchange, self.sock
         # The deadline bounds the whole message, not each recv(): a server dripping one
         # byte (or one CR LF) at a time must not hold the call open any longer.
@@ -226,7 +219,7 @@ class GNTPConnection(BaseGNTPConnection[None]):
         while True:
             message = exchange.next_message()
             if message is not NEED_DATA:
-                return message if isinstance(message, bytes) else None
+                break
             if sock is None:  # closed under us (a handler closed it): the stream ended
                 exchange.receive_data(b'')
                 continue
@@ -242,9 +235,14 @@ class GNTPConnection(BaseGNTPConnection[None]):
             except OSError as exc:
                 error = exchange.read_failed(*_why(exc))
                 if error is None:
-                    return None
+                    message = DONE
+                    break
                 raise error from exc
             exchange.receive_data(data)
+        if not isinstance(message, bytes):  # the exchange ended without (another) answer
+            self.close()
+            return
+        callback(message)
 
     def close(self) -> None:
         """Close the socket (idempotent)."""

@@ -303,10 +303,14 @@ class Notification:
                  sticky: Optional[bool] = None, priority: Optional[int] = None,
                  icon: Optional[Icon] = None, coalescing_id: Optional[str] = None,
                  gntp_callback: Optional[GNTPCallback] = None) -> None:
-        self.name = require_text(name, 'event name')
-        self.title = require_text(title, 'notification title')
-        self.text = require_text(text, 'notification text', allow_empty=True) \
-            if text is not None else None
+        # require_text's test inline for plain strings: three calls are a good part of
+        # what building a notification costs (tests/test_fastpaths.py proves them equal).
+        self.name = name if type(name) is str and name and not name.isspace() else \
+            require_text(name, 'event name')
+        self.title = title if type(title) is str and title and not title.isspace() else \
+            require_text(title, 'notification title')
+        self.text = text if text is None or type(text) is str else \
+            require_text(text, 'notification text', allow_empty=True)
         self.id_ = id_
         self.sticky = None if sticky is None else bool(sticky)
         if priority is not None and (isinstance(priority, bool) or not isinstance(priority, int)):

@@ -187,7 +187,9 @@ class NotifyRequest(BaseRequest):
                  custom_headers: Optional[Sequence[Tuple[str, Any]]] = None,
                  app_specific_headers: Optional[Sequence[Tuple[str, Any]]] = None) -> None:
         super().__init__(custom_headers, app_specific_headers)
-        self.app_name = require_text(app_name, 'application name')
+        # require_text's test inline for a plain string (one NotifyRequest per publish)
+        self.app_name = app_name if type(app_name) is str and app_name and \
+            not app_name.isspace() else require_text(app_name, 'application name')
         if not isinstance(notification, Notification):
             raise c_validation('notification must be a Notification instance')
         self.notification = notification
@@ -212,7 +214,9 @@ class NotifyRequest(BaseRequest):
             ('Notification-Callback-Target',
              callback.url if isinstance(callback, URLCallback) else None),
         ]
-        return [main + self._extra_headers()]
+        if self.custom_headers or self.app_specific_headers or self.received_headers:
+            main += self._extra_headers()
+        return [main]
 
     def _key(self) -> Tuple[Any, ...]:
         return (self.app_name, self.notification)
