@@ -49,7 +49,7 @@ def test_canonical_response_lines_parse_as_the_general_parser_does(
 
 # -- the sync publish's call-saving shortcuts (benchmarks/README.md, "Fifth pass") ----------
 
-def _outcome(function: Callable[[], object]) -> object:
+def _outcome(function: Callable[[], object]) -> Tuple[object, ...]:
     try:
         return ('value', function())
     except Exception as exc:  # the same error, with the same message, counts as equal
@@ -111,7 +111,7 @@ def test_in_range_priorities_are_kept_as_validate_priority_keeps_them(priority: 
 class _AlwaysAsksTheBuffer(ClientExchange):
     """The general path: the buffer is asked every time, fed or not."""
 
-    @property  # type: ignore[override]
+    @property
     def _unread(self) -> bool:
         return True
 
