@@ -387,7 +387,9 @@ class GNTPClient(BaseGNTPClient):
             if callback is not None:
                 callback(response)
 
-        connection = self._connect(final_callback, kwargs.get('socket_callback'), packer.key)
+        connection = self.connection_class(self.address, self.timeout, final_callback,
+                                           kwargs.get('socket_callback'), key=packer.key,
+                                           **self._connection_options())
         try:
             try:
                 connection.write_message(message)
@@ -403,8 +405,3 @@ class GNTPClient(BaseGNTPClient):
         finally:
             connection.close()
         return results[0]
-
-    def _connect(self, final_callback: FinalCallback, socket_callback: Optional[SocketCallback],
-                 key: Optional[Key]) -> Any:
-        return self.connection_class(self.address, self.timeout, final_callback,
-                                     socket_callback, key=key, **self._connection_options())
