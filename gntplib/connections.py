@@ -382,10 +382,11 @@ class GNTPClient(BaseGNTPClient):
         message = packer.pack_parts(request)
         results: List[Response] = []
 
-        def final_callback(response: Response) -> None:
+        def final_callback_and_callback(response: Response) -> None:
             results.append(response)
             if callback is not None:
                 callback(response)
+        final_callback = results.append if callback is None else final_callback_and_callback
 
         connection = self.connection_class(self.address, self.timeout, final_callback,
                                            kwargs.get('socket_callback'), key=packer.key,

@@ -206,8 +206,6 @@ class ClientExchange:
         """The writes that carry ``message`` (bytes, or the parts of one message)."""
         if isinstance(message, (bytes, bytearray, memoryview)):
             return [message]
-        if len(message) == 1:  # as chunks_to_send: a one-part message is one write
-            return [message[0]]
         return chunks_to_send(message)
 
     def send_failed(self, reason: str, timed_out: bool = False) -> GNTPConnectionError:

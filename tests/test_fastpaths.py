@@ -12,8 +12,6 @@ import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from gntplib import requests, wire
-from gntplib.constants import validate_priority
-from gntplib.exceptions import GNTPValidationError
 from gntplib.exchange import DONE, NEED_DATA, ClientExchange
 from gntplib.models import Notification, require_text
 from gntplib.packers import pack_response
@@ -91,21 +89,6 @@ def test_inline_text_checks_judge_as_require_text(app_name: Any, name: Any, titl
         return (NotifyRequest(app_name, n).app_name, n.name, n.title, n.text)
     # Notification checks its fields before NotifyRequest checks the application name.
     assert _outcome(fast) == _outcome(general)
-
-
-@FAST
-@given(st.one_of(st.integers(-5, 5), st.booleans(), st.none(), st.floats(-3, 3)))
-def test_in_range_priorities_are_kept_as_validate_priority_keeps_them(priority: Any) -> None:
-    def general() -> Any:
-        if priority is not None and (isinstance(priority, bool)
-                                     or not isinstance(priority, int)):
-            raise GNTPValidationError(f'priority must be an int from -2 to 2, '
-                                      f'got {priority!r}')
-        return None if priority is None else validate_priority(priority)
-    outcome = _outcome(lambda: Notification('e', 't', priority=priority).priority)
-    assert outcome == _outcome(general)
-    if outcome[0] == 'value' and priority is not None:
-        assert type(outcome[1]) is int
 
 
 class _AlwaysAsksTheBuffer(ClientExchange):
