@@ -46,51 +46,10 @@ def _no_async_in_place() -> None:
     async_.AsyncGNTPClient.connection_class = GeneralPath
 
 
-def _no_unread_flag() -> None:
-    from gntplib import exchange
-
-    def always(self, value=None):  # type: ignore[no-untyped-def]
-        return True
-    exchange.ClientExchange._unread = property(always, always)  # type: ignore[assignment]
-
-
-def _no_flat_header_lines() -> None:
-    from gntplib import requests, wire
-
-    def per_line(block):  # type: ignore[no-untyped-def]
-        return [wire.parse_header_line(line) for line in block.split(b'\r\n')
-                if line and not line.isspace()]
-    requests.parse_header_lines = per_line
-
-
-def _no_inline_text_checks() -> None:
-    from gntplib import models, requests
-    original_notification, original_request = models.Notification.__init__, \
-        requests.NotifyRequest.__init__
-
-    def notification(self, name, title, text='', *args, **kwargs):  # type: ignore
-        models.require_text(name, 'event name')
-        models.require_text(title, 'notification title')
-        if text is not None:
-            models.require_text(text, 'notification text', allow_empty=True)
-        original_notification(self, name, title, text, *args, **kwargs)
-
-    def request(self, app_name, *args, **kwargs):  # type: ignore
-        models.require_text(app_name, 'application name')
-        original_request(self, app_name, *args, **kwargs)
-    models.Notification.__init__ = notification
-    requests.NotifyRequest.__init__ = request
-
-
 #: name -> (scenarios it concerns, how to switch it off)
 FAST_PATHS: Dict[str, tuple] = {
     'parse-canonical-line': (['plain', 'async1'], _no_canonical_lines),
     'async-read-in-place': (['async1'], _no_async_in_place),
-    # Fifth pass (sync publish). The inline text checks are measured by adding the four
-    # require_text calls back (plus one wrapper call each for the switch itself).
-    'exchange-unread-flag': (['plain'], _no_unread_flag),
-    'flat-header-lines': (['plain'], _no_flat_header_lines),
-    'inline-text-checks': (['plain'], _no_inline_text_checks),
 }
 
 

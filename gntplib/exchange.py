@@ -196,9 +196,6 @@ class ClientExchange:
         #: ``RESPONSE`` or ``CALLBACK`` (the deadline that applies), ``None`` once over.
         self.waiting_for: Optional[str] = RESPONSE
         self._send_error: Optional[GNTPConnectionError] = None
-        #: Whether the buffer may hold something not yet looked at (nothing was fed yet,
-        #: or the last look found a whole message): saves asking an empty buffer.
-        self._unread = False
 
     # -- sending -------------------------------------------------------------------------
 
@@ -221,7 +218,6 @@ class ClientExchange:
     def receive_data(self, data: bytes) -> None:
         """Bytes the transport read; ``b''`` when the receiver closed."""
         self.buffer.feed(data)
-        self._unread = True
 
     def read_failed(self, reason: str, timed_out: bool = False) -> Optional[GNTPConnectionError]:
         """A read failed or its deadline passed. Returns the error to raise, or ``None``
@@ -257,8 +253,6 @@ class ClientExchange:
         """
         if self.waiting_for is None:
             return DONE
-        if not self._unread:
-            return NEED_DATA
         try:
             message = self.buffer.next_message()
         except GNTPConnectionError as exc:  # closed in the middle of an answer
@@ -267,7 +261,6 @@ class ClientExchange:
         if message is not None:
             return message
         if not self.buffer.closed:
-            self._unread = False
             return NEED_DATA
         if self.waiting_for == CALLBACK:
             logger.debug('no socket callback from %s: the server closed the connection',

@@ -303,15 +303,10 @@ class Notification:
                  sticky: Optional[bool] = None, priority: Optional[int] = None,
                  icon: Optional[Icon] = None, coalescing_id: Optional[str] = None,
                  gntp_callback: Optional[GNTPCallback] = None) -> None:
-        # require_text's rule inline, require_text only to raise: three calls are a good
-        # part of what building a notification costs (tests/test_fastpaths.py proves the
-        # two equal).
-        self.name = name if isinstance(name, str) and name and not name.isspace() else \
-            require_text(name, 'event name')
-        self.title = title if isinstance(title, str) and title and not title.isspace() \
-            else require_text(title, 'notification title')
-        self.text = text if text is None or isinstance(text, str) else \
-            require_text(text, 'notification text', allow_empty=True)
+        self.name = require_text(name, 'event name')
+        self.title = require_text(title, 'notification title')
+        self.text = require_text(text, 'notification text', allow_empty=True) \
+            if text is not None else None
         self.id_ = id_
         self.sticky = None if sticky is None else bool(sticky)
         if priority is not None and (isinstance(priority, bool) or not isinstance(priority, int)):

@@ -187,10 +187,7 @@ class NotifyRequest(BaseRequest):
                  custom_headers: Optional[Sequence[Tuple[str, Any]]] = None,
                  app_specific_headers: Optional[Sequence[Tuple[str, Any]]] = None) -> None:
         super().__init__(custom_headers, app_specific_headers)
-        # require_text's rule inline, require_text only to raise (one NotifyRequest per
-        # publish)
-        self.app_name = app_name if isinstance(app_name, str) and app_name and \
-            not app_name.isspace() else require_text(app_name, 'application name')
+        self.app_name = require_text(app_name, 'application name')
         if not isinstance(notification, Notification):
             raise c_validation('notification must be a Notification instance')
         self.notification = notification

@@ -157,21 +157,8 @@ def parse_header_line(line: bytes) -> Tuple[str, str]:
 
 def parse_header_lines(block: bytes) -> Section:
     """Parse every header line of ``block``, skipping blank lines (section breaks)."""
-    # One flat pass (a call per line costs more than parsing it); a line this pass cannot
-    # take is handed to parse_header_line, whose error says what is wrong with it.
-    section = []
-    for line in block.split(LINE_DELIMITER):
-        if line and not line.isspace():
-            name, colon, value = line.partition(b':')
-            name = name.strip()
-            if colon and name:
-                try:
-                    section.append((name.decode('ascii'), value.strip().decode('utf-8')))
-                    continue
-                except UnicodeDecodeError:
-                    pass
-            section.append(parse_header_line(line))
-    return section
+    return [parse_header_line(line) for line in block.split(LINE_DELIMITER)
+            if line and not line.isspace()]
 
 
 def parse_sections(block: bytes) -> List[Section]:
