@@ -161,15 +161,15 @@ class SeenFrom(GNTPServer):
 
     The OS cannot give us a non-loopback peer on loopback (and these tests must never
     connect anywhere else), so the address is replaced where the server receives it:
-    the handle_stream boundary. Everything after it is the server's own code.
+    the handle_connection boundary. Everything after it is the server's own code.
     """
 
     def __init__(self, peer: str, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.peer = peer
 
-    async def handle_stream(self, stream: Any, address: Any) -> None:
-        await super().handle_stream(stream, (self.peer,) + tuple(address[1:]))
+    def handle_connection(self, sock: Any, address: Any) -> None:
+        super().handle_connection(sock, (self.peer,) + tuple(address[1:]))
 
 
 def serve_as(peer: str, **kwargs: Any) -> ServerThread:

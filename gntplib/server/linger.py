@@ -1,126 +1,132 @@
-"""The lingering close of answered connections, shared by all of them (Linux: ``epoll``).
+"""The lingering close of answered connections (Linux: ``epoll``).
 
 Once the answer is out, the server shuts down its sending side and reads and drops what the
 client still sends until the client closes (closing with unread input would reset the
 connection and could destroy the answer on the client's side, §6.1). Doing that through a
-Tornado stream, or with a reader per socket on the event loop, costs more than the rest of
-the request; here every such socket sits in one ``epoll`` set, watched by one reader on the
-loop, and one timer bounds them all.
+Tornado stream, or with a reader or a timer per socket on the event loop, costs more than the
+rest of the request; here a server's lingering sockets sit in one ``epoll`` set watched by one
+reader on the loop, and one timer bounds them all.
 """
 
 from __future__ import annotations
 
 import asyncio
-import heapq
-import itertools
+import collections
 import select
 import socket
-from typing import Dict, List, Optional, Tuple
+from typing import Callable, Deque, Dict, Optional, Tuple
 
-__all__ = ['AVAILABLE', 'linger']
+__all__ = ['AVAILABLE', 'LingeringSockets']
 
-#: Whether :func:`linger` can be used here (it needs ``select.epoll``).
+#: Whether :class:`LingeringSockets` can be used here (it needs ``select.epoll``).
 AVAILABLE = hasattr(select, 'epoll')
 
 _CHUNK = 65536
-_pools: Dict[asyncio.AbstractEventLoop, '_Pool'] = {}
 
 
-class Lingering:
-    """One socket's linger: :attr:`done` once the client has closed, the time is up, or
-    :meth:`end` was called; the socket is closed then."""
+class LingeringSockets:
+    """The sockets of one server in their lingering close, on the event loop of the first
+    :meth:`add`.
 
-    def __init__(self, pool: '_Pool', sock: socket.socket) -> None:
-        self.pool = pool
-        self.sock = sock
-        self.done: 'asyncio.Future[None]' = pool.loop.create_future()
+    Args:
+        on_closed: Called (on the loop) each time a lingering socket is closed.
+    """
 
-    def end(self) -> None:
-        """Stop lingering now: close the socket."""
-        self.pool.end(self)
+    def __init__(self, on_closed: Callable[[], None]) -> None:
+        self._on_closed = on_closed
+        self._loop: Optional[asyncio.AbstractEventLoop] = None
+        self._poll: Optional['select.epoll'] = None
+        self._sockets: Dict[int, socket.socket] = {}
+        # Deadlines in the order the sockets came, which is their order as long as the
+        # timeout does not change; closed sockets leave it when their time comes.
+        self._deadlines: Deque[Tuple[float, int, socket.socket]] = collections.deque()
+        self._timer: Optional[asyncio.TimerHandle] = None
 
+    def __len__(self) -> int:
+        return len(self._sockets)
 
-class _Pool:
-    """The sockets lingering on one event loop."""
-
-    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
-        self.loop = loop
-        self.poll = select.epoll()
-        self.entries: Dict[int, Lingering] = {}
-        self.deadlines: List[Tuple[float, int, Lingering]] = []
-        self.order = itertools.count()
-        self.timer: Optional[asyncio.TimerHandle] = None
-        loop.add_reader(self.poll.fileno(), self._ready)
-
-    def add(self, sock: socket.socket, timeout: float) -> Lingering:
-        entry = Lingering(self, sock)
+    def add(self, sock: socket.socket, timeout: float) -> None:
+        """Shut down ``sock``'s sending side and drop what its peer still sends until the
+        peer closes or ``timeout`` seconds pass; the socket is closed then. Call on the
+        event loop."""
+        try:
+            sock.shutdown(socket.SHUT_WR)
+        except OSError:  # the peer has gone: nothing to protect
+            sock.close()
+            self._on_closed()
+            return
+        poll = self._poll
+        if poll is None:
+            poll = self._start()
         fd = sock.fileno()
-        self.poll.register(fd, select.EPOLLIN)
-        self.entries[fd] = entry
-        deadline = self.loop.time() + timeout
-        heapq.heappush(self.deadlines, (deadline, next(self.order), entry))
-        if self.timer is None or deadline < self.timer.when():
-            self._arm(deadline)
-        return entry
+        poll.register(fd, select.EPOLLIN)
+        self._sockets[fd] = sock
+        loop = self._loop
+        assert loop is not None
+        deadline = loop.time() + timeout
+        self._deadlines.append((deadline, fd, sock))
+        if self._timer is None:
+            self._timer = loop.call_at(deadline, self._expire)
+        elif len(self._deadlines) > 2 * len(self._sockets) + 64:
+            self._deadlines = collections.deque(
+                entry for entry in self._deadlines if self._sockets.get(entry[1]) is entry[2])
 
-    def end(self, entry: Lingering) -> None:
-        fd = entry.sock.fileno()
-        if fd < 0 or self.entries.get(fd) is not entry:
-            return  # ended already
-        del self.entries[fd]
-        self.poll.unregister(fd)
-        entry.sock.close()
-        if not entry.done.done():
-            entry.done.set_result(None)
-        if not self.entries:
-            self._close()
+    def close_all(self) -> None:
+        """Close every lingering socket now, and stop watching."""
+        for fd in list(self._sockets):
+            self._close(fd)
+        self._deadlines.clear()
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        if self._poll is not None and self._loop is not None:
+            if not self._loop.is_closed():
+                self._loop.remove_reader(self._poll.fileno())
+            self._poll.close()
+            self._poll = self._loop = None
+
+    def _start(self) -> 'select.epoll':
+        self._loop = asyncio.get_running_loop()
+        self._poll = select.epoll()
+        self._loop.add_reader(self._poll.fileno(), self._ready)
+        return self._poll
+
+    def _close(self, fd: int) -> None:
+        # Closing the socket takes it out of the epoll set too (the set holds its open
+        # file, which nothing else shares), so there is no unregister call.
+        self._sockets.pop(fd).close()
+        self._on_closed()
 
     def _ready(self) -> None:
-        for fd, _ in self.poll.poll(0):
-            entry = self.entries.get(fd)
-            if entry is None:
+        assert self._poll is not None
+        sockets = self._sockets
+        for fd, _ in self._poll.poll(0):
+            sock = sockets.get(fd)
+            if sock is None:
                 continue
             try:
-                data = entry.sock.recv(_CHUNK)
+                data = sock.recv(_CHUNK)
             except (BlockingIOError, InterruptedError):
                 continue
             except OSError:  # reset: nothing left to protect
                 data = b''
             if not data:  # the client has closed
-                self.end(entry)
-
-    def _arm(self, deadline: float) -> None:
-        if self.timer is not None:
-            self.timer.cancel()
-        self.timer = self.loop.call_at(deadline, self._expire)
+                self._close(fd)
 
     def _expire(self) -> None:
-        self.timer = None
-        now = self.loop.time()
-        deadlines = self.deadlines
-        while deadlines and (deadlines[0][0] <= now or deadlines[0][2].done.done()):
-            self.end(heapq.heappop(deadlines)[2])
-        if deadlines and self.entries:
-            self._arm(deadlines[0][0])
-
-    def _close(self) -> None:
-        if self.timer is not None:
-            self.timer.cancel()
-        self.loop.remove_reader(self.poll.fileno())
-        self.poll.close()
-        if _pools.get(self.loop) is self:
-            del _pools[self.loop]
-
-
-def linger(sock: socket.socket, timeout: float) -> Lingering:
-    """Shut down ``sock``'s sending side and drop what its peer still sends until the peer
-    closes or ``timeout`` seconds pass; the socket is closed then. Call on the event loop."""
-    try:
-        sock.shutdown(socket.SHUT_WR)
-    except OSError:
-        pass
-    loop = asyncio.get_running_loop()
-    pool = _pools.get(loop)
-    if pool is None:
-        pool = _pools[loop] = _Pool(loop)
-    return pool.add(sock, timeout)
+        self._timer = None
+        loop = self._loop
+        if loop is None:
+            return
+        now = loop.time()
+        deadlines = self._deadlines
+        sockets = self._sockets
+        while deadlines:
+            deadline, fd, sock = deadlines[0]
+            alive = sockets.get(fd) is sock
+            if alive and deadline > now:
+                self._timer = loop.call_at(deadline, self._expire)
+                return
+            deadlines.popleft()
+            if alive:
+                self._close(fd)

@@ -6,14 +6,14 @@ import asyncio
 import inspect
 import logging
 import socket
+import ssl
 from typing import (
     TYPE_CHECKING, Any, Callable, Dict, Iterable, List, Optional, Sequence, Set, Tuple, Union,
 )
 
 from tornado.ioloop import IOLoop
-from tornado.iostream import IOStream
 from tornado.locks import Condition
-from tornado.netutil import bind_sockets
+from tornado.netutil import add_accept_handler, bind_sockets, ssl_options_to_context
 from tornado.tcpserver import TCPServer
 
 from .. import constants as c
@@ -27,8 +27,9 @@ from ..receiver import (
 )
 from ..registry import ApplicationInfo, RegisteredApplication, Rejection
 from ..requests import BaseRequest, Response, SubscribeRequest
-from .connection import Connection, ServerStream, release_stream, settle
+from .connection import Connection, settle
 from .forwarding import Forwarder
+from .linger import LingeringSockets
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..state import StateKeeper
@@ -187,7 +188,10 @@ class GNTPServer(TCPServer):
         self.forwards: List[Tuple[str, str, Optional[str]]] = []
         self.forwarder = Forwarder(forward_timeout, self._forwarded)
         self.port: Optional[int] = None
-        self._streams: Set[IOStream] = set()
+        self._connections: Set[Connection] = set()
+        self._listening: Dict[int, Tuple[socket.socket, Callable[[], None]]] = {}
+        self._lingering = LingeringSockets(self._notify_change)
+        self._tls: Optional[ssl.SSLContext] = None
         self._tasks: Set['asyncio.Future[Any]'] = set()
         self._changed = Condition()
         self._displays_started = False
@@ -285,7 +289,10 @@ class GNTPServer(TCPServer):
         displays are started (:meth:`Display.start <gntplib.display.Display.start>`) the
         first time."""
         sockets = list(sockets)
-        super().add_sockets(sockets)
+        for sock in sockets:
+            # Connections are accepted here, not through TCPServer's streams: the server
+            # reads and writes its sockets itself (gntplib.server.channel).
+            self._listening[sock.fileno()] = (sock, add_accept_handler(sock, self._accepted))
         if self.port is None and sockets:
             self.port = sockets[0].getsockname()[1]
         if not self._displays_started:
@@ -297,22 +304,27 @@ class GNTPServer(TCPServer):
     def stop(self) -> None:
         """Stop listening and close every open connection."""
         super().stop()
-        for stream in list(self._streams):
-            stream.close()  # a socket kept after end of input is closed by its connection
+        for sock, stop_accepting in self._listening.values():
+            stop_accepting()
+            sock.close()
+        self._listening.clear()
+        for connection in list(self._connections):
+            connection.close()
+        self._lingering.close_all()
 
     async def shutdown(self, timeout: float = 5.0, grace: float = 0.0) -> None:
         """Stop listening, let open connections finish for up to ``grace`` seconds, close
         the rest, wait (up to ``timeout``) for forwarding to finish, and close the display
         backends (awaiting those whose ``close()`` returns an awaitable)."""
         TCPServer.stop(self)
-        if grace > 0 and self._streams:
+        if grace > 0 and self.connections:
             try:
-                await self.wait_for(lambda: not self._streams, grace, 'connections to finish')
+                await self.wait_for(lambda: not self.connections, grace, 'connections to finish')
             except GNTPConnectionError:
-                logger.info('closing %d connection(s) still open', len(self._streams))
+                logger.info('closing %d connection(s) still open', self.connections)
         self.stop()
         await _wait_or_cancel(self._tasks | self.forwarder.tasks, timeout)
-        await self.wait_for(lambda: not self._streams, timeout, 'connections to close')
+        await self.wait_for(lambda: not self.connections, timeout, 'connections to close')
         if self.state is not None:
             await self.state.close()
         await _wait_or_cancel([r for r in self._tell_displays('close')
@@ -320,8 +332,8 @@ class GNTPServer(TCPServer):
 
     @property
     def connections(self) -> int:
-        """How many connections are open."""
-        return len(self._streams)
+        """How many connections are open (lingering ones included)."""
+        return len(self._connections) + len(self._lingering)
 
     # -- waiting for things to happen (tests, demos) -------------------------------------------
 
@@ -444,28 +456,53 @@ class GNTPServer(TCPServer):
 
     # -- connections ----------------------------------------------------------------------------
 
-    async def handle_stream(self, stream: IOStream, address: Address) -> None:
-        """Serve one connection: one request, its answer, and maybe a callback (§6)."""
-        if len(self._streams) >= self.max_connections:
+    def _accepted(self, sock: socket.socket, address: Address) -> None:
+        if self.connections >= self.max_connections:
             logger.warning('refusing %s: %d connections open', format_address(address),
-                           len(self._streams))
-            stream.close()
+                           self.connections)
+            sock.close()
             return
-        stream = ServerStream.wrap(stream)
-        self._streams.add(stream)
-        task = asyncio.current_task()  # Tornado runs handle_stream as a task of its own
-        if task is not None:
-            self._tasks.add(task)
+        sock.setblocking(False)
+        if self.ssl_options is not None:
+            try:
+                sock = self._tls_context().wrap_socket(sock, server_side=True,
+                                                       do_handshake_on_connect=False)
+            except (OSError, ValueError) as exc:
+                logger.warning('TLS with %s failed: %s', format_address(address), exc)
+                sock.close()
+                return
+        self.handle_connection(sock, address)
+
+    def _tls_context(self) -> ssl.SSLContext:
+        if self._tls is None:
+            options = self.ssl_options
+            assert options is not None
+            self._tls = options if isinstance(options, ssl.SSLContext) \
+                else ssl_options_to_context(options)
+        return self._tls
+
+    def handle_connection(self, sock: socket.socket, address: Address) -> None:
+        """Serve one accepted connection (non-blocking ``sock`` from ``address``): one
+        request, its answer, and maybe a callback (§6). Runs on the server's loop."""
+        connection = Connection(self, sock, address)
+        self._connections.add(connection)
+        task = asyncio.get_running_loop().create_task(self._serve(connection))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _serve(self, connection: Connection) -> None:
         try:
-            await Connection(self, stream, address).run()
+            await connection.run()
         except Exception:
-            logger.exception('connection from %s failed', format_address(address))
+            logger.exception('connection from %s failed', format_address(connection.address))
         finally:
-            release_stream(stream)
-            if task is not None:
-                self._tasks.discard(task)
-            self._streams.discard(stream)
+            self._connections.discard(connection)
             self._notify_change()
+
+    def linger(self, sock: socket.socket) -> None:
+        """Take an answered connection's socket for its lingering close: it is closed once
+        the client closes, or after :attr:`idle_timeout` (called by the connection)."""
+        self._lingering.add(sock, self.idle_timeout)
 
     def reader_for(self, peer: Address) -> RequestReader:
         """A request reader with the key checks that apply to ``peer``."""

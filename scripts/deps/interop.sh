@@ -2,8 +2,9 @@
 #   growl-for-linux  a GNTP receiver (C/GTK), run headless under Xvfb with a private D-Bus
 #   gntp-send        a C client;  ruby-growl: a Ruby client
 #   growly, node-notifier  Node clients, pinned, installed into .peers/ (gitignored)
+#   openssl          makes the self-signed certificate of the TLS server tests
 # kfdm's gntp (a Python client) comes with the `test` extra (setup.cfg).
-apt_install growl-for-linux xvfb xauth dbus-x11 gntp-send ruby-growl
+apt_install growl-for-linux xvfb xauth dbus-x11 gntp-send ruby-growl openssl
 # The machine image brings Node 20 with its npm; Debian's packages only where it is missing.
 command -v npm >/dev/null 2>&1 || apt_install nodejs npm
 
