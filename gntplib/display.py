@@ -82,7 +82,8 @@ def format_address(address: Any) -> str:
 def utc_timestamp(moment: Optional[datetime.datetime] = None) -> str:
     """Format a moment (default: now) as GNTP dates are sent: ``YYYY-MM-DD HH:MM:SSZ`` in UTC."""
     moment = moment or datetime.datetime.now(datetime.timezone.utc)
-    moment = moment.astimezone(datetime.timezone.utc)
+    if moment.tzinfo is not datetime.timezone.utc:
+        moment = moment.astimezone(datetime.timezone.utc)
     second = moment.replace(microsecond=0)
     if second != _last_timestamp[0]:  # a busy server formats each second once
         _last_timestamp[:] = [second, second.strftime('%Y-%m-%d %H:%M:%SZ')]
@@ -90,7 +91,8 @@ def utc_timestamp(moment: Optional[datetime.datetime] = None) -> str:
 
 
 _last_timestamp: List[Any] = [None, '']
-_JSON = json.JSONEncoder(ensure_ascii=False)
+# The objects written are trees made here: no cycle to look for.
+_JSON = json.JSONEncoder(ensure_ascii=False, check_circular=False)
 
 
 def _describe_icon(icon: Any) -> Any:

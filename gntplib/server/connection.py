@@ -101,29 +101,26 @@ class Connection:
     async def run(self) -> None:
         """Serve the connection to its end; the socket is closed or lingering then."""
         try:
-            await self._serve()
+            try:
+                await self.channel.handshake(self.host.idle_timeout)
+                message = await self._read_request()
+            except GNTPError as exc:  # the reader's refusal, e.g. a resource that won't decrypt
+                await self._answer_error(rejection_for(exc))
+                return
+            except ChannelClosed:
+                if self.reader.in_request:
+                    logger.info('%s closed the connection in the middle of a request',
+                                format_address(self.address))
+                return
+            if message is None:
+                await self._answer_error(_TIMED_OUT)
+            elif message is _INCOMPLETE:
+                # The input ended early; after a half-close the client still reads.
+                await self._answer_error(_INCOMPLETE)
+            else:
+                await self._handle(message)
         finally:
             self.channel.close()
-
-    async def _serve(self) -> None:
-        try:
-            await self.channel.handshake(self.host.idle_timeout)
-            message = await self._read_request()
-        except GNTPError as exc:  # the reader's refusal, e.g. a resource that does not decrypt
-            await self._answer_error(rejection_for(exc))
-            return
-        except ChannelClosed:
-            if self.reader.in_request:
-                logger.info('%s closed the connection in the middle of a request',
-                            format_address(self.address))
-            return
-        if message is None:
-            await self._answer_error(_TIMED_OUT)
-        elif message is _INCOMPLETE:
-            # The input ended early; after a half-close the client still reads.
-            await self._answer_error(_INCOMPLETE)
-        else:
-            await self._handle(message)
 
     async def _read_request(self) -> Any:
         """The next request; ``None`` when the idle or request timeout passes first;

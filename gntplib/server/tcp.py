@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import inspect
 import logging
 import socket
@@ -12,7 +13,6 @@ from typing import (
 )
 
 from tornado.ioloop import IOLoop
-from tornado.locks import Condition
 from tornado.netutil import add_accept_handler, bind_sockets, ssl_options_to_context
 from tornado.tcpserver import TCPServer
 
@@ -193,7 +193,7 @@ class GNTPServer(TCPServer):
         self._lingering = LingeringSockets(self._notify_change)
         self._tls: Optional[ssl.SSLContext] = None
         self._tasks: Set['asyncio.Future[Any]'] = set()
-        self._changed = Condition()
+        self._change_waiters: List['asyncio.Future[None]'] = []
         self._displays_started = False
         self.state = state
         if state is not None:
@@ -338,7 +338,11 @@ class GNTPServer(TCPServer):
     # -- waiting for things to happen (tests, demos) -------------------------------------------
 
     def _notify_change(self) -> None:
-        self._changed.notify_all()
+        waiters = self._change_waiters
+        if waiters:
+            self._change_waiters = []
+            for waiter in waiters:
+                settle(waiter, None)
 
     async def wait_for(self, predicate: Callable[[], Any], timeout: float = 5.0,
                        what: str = 'a condition') -> None:
@@ -348,9 +352,13 @@ class GNTPServer(TCPServer):
         Raises:
             GNTPConnectionError: If ``timeout`` seconds pass first.
         """
-        deadline = IOLoop.current().time() + timeout
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
         while not predicate():
-            if not await self._changed.wait(timeout=deadline):
+            changed: 'asyncio.Future[None]' = loop.create_future()
+            self._change_waiters.append(changed)
+            await asyncio.wait([changed], timeout=max(0.0, deadline - loop.time()))
+            if not changed.done():
                 if predicate():
                     return
                 raise GNTPConnectionError(f'timed out after {timeout} s waiting for {what}')
@@ -486,18 +494,17 @@ class GNTPServer(TCPServer):
         request, its answer, and maybe a callback (§6). Runs on the server's loop."""
         connection = Connection(self, sock, address)
         self._connections.add(connection)
-        task = asyncio.get_running_loop().create_task(self._serve(connection))
+        task = asyncio.get_running_loop().create_task(connection.run())
         self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        task.add_done_callback(functools.partial(self._connection_ended, connection))
 
-    async def _serve(self, connection: Connection) -> None:
-        try:
-            await connection.run()
-        except Exception:
-            logger.exception('connection from %s failed', format_address(connection.address))
-        finally:
-            self._connections.discard(connection)
-            self._notify_change()
+    def _connection_ended(self, connection: Connection, task: 'asyncio.Task[None]') -> None:
+        self._tasks.discard(task)
+        self._connections.discard(connection)
+        if not task.cancelled() and task.exception() is not None:
+            logger.error('connection from %s failed', format_address(connection.address),
+                         exc_info=task.exception())
+        self._notify_change()
 
     def linger(self, sock: socket.socket) -> None:
         """Take an answered connection's socket for its lingering close: it is closed once
@@ -597,9 +604,10 @@ class GNTPServer(TCPServer):
         self._append(self.forwards, (subscriber_id, message_type, error))
 
     def _append(self, records: List[Any], record: Any) -> None:
-        records.append(record)
-        if len(records) > self.max_received:
-            del records[:len(records) - self.max_received]
+        if self.max_received > 0:
+            records.append(record)
+            if len(records) > self.max_received:
+                del records[:len(records) - self.max_received]
         self._notify_change()
 
     def _tell_displays(self, method: str, *args: Any) -> List[Any]:
