@@ -407,7 +407,9 @@ class RequestReader:
         for section in self._sections:
             for _, value in section:
                 if value[:len(prefix)].lower() == prefix:
-                    self._wanted_ids.add(value[len(prefix):].strip())
+                    identifier = value[len(prefix):].strip()
+                    if identifier:  # a pointer to no identifier points at nothing: text
+                        self._wanted_ids.add(identifier)
         if not self._wanted_ids:
             return self._finish()
         self._state = _RESOURCE_HEADER

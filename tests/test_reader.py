@@ -70,6 +70,20 @@ def test_one_byte_at_a_time_gives_the_same_request():
     assert results[0][1].to_request() == next(sample_requests())
 
 
+@pytest.mark.parametrize('value', ['x-growl-resource://', 'X-Growl-Resource://  '])
+def test_a_pointer_without_an_identifier_is_text_not_a_wait_for_a_binary_section(value):
+    """Found by the round-trip fuzz test: a text value that is the bare pointer prefix made
+    the reader wait for a binary section named by nothing, until the idle timeout."""
+    request = RegisterRequest('App', None, [Event('update', value.strip(), enabled=False)])
+    data = MessagePacker().pack(request)
+    reader = RequestReader()
+    reader.feed(data)
+    message = reader.next_message()
+    assert message is not None
+    assert message.to_request() == request
+    assert not reader.in_request
+
+
 def test_duplicate_sections_after_completion_are_discarded_and_next_request_is_read():
     per_pointer = message_bytes(by_name('requests.json', 'register-ascii-resource-auth-md5'))
     reader = RequestReader('pässwörd€')
