@@ -141,7 +141,8 @@ class StateKeeper:
         entry = HistoryEntry.from_request(request, host, self.clock(), self.store.limits)
         self.store.add_history(entry)
         self._history_added = True
-        self.outbox.enqueue(entry.payload())
+        if self.outbox.destinations:  # the payload is built only for someone to send it to
+            self.outbox.enqueue(entry.payload())
         return entry
 
     def subscribed(self, request: SubscribeRequest, host: str, port: int, key: Key,
