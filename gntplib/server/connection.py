@@ -135,11 +135,11 @@ class Connection:
             if message is not None:
                 return message
             data = channel.recv_ready()
-            if data is None:  # nothing yet: wait for it
+            if data is None:  # nothing yet: wait for it, then read again
                 timeout = min(host.idle_timeout, deadline - channel.loop.time())
-                data = await channel.recv(timeout) if timeout > 0 else None
-                if data is None:
+                if timeout <= 0 or not await channel.wait(True, timeout):
                     return None
+                continue
             if not data:
                 if reader.in_request:
                     return _INCOMPLETE
