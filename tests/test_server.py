@@ -715,3 +715,16 @@ def test_server_thread_with_a_factory_and_a_grace_period():
         thread.stop(grace=0.2)  # the pending callback is cut off after the grace period
     assert stream is not None and stream.recv(4096) == b''
     stream.close()
+
+
+@pytest.mark.gen_test(timeout=10)
+async def test_a_shutting_down_server_accepts_nothing_new_during_its_grace_period(gntp_server):
+    idle = await connect(gntp_server.port)  # keeps the grace period running
+    await gntp_server.wait_for(lambda: gntp_server.connections == 1)
+    shutting_down = asyncio.ensure_future(gntp_server.shutdown(grace=5.0))
+    await asyncio.sleep(0)  # one loop step: the task runs up to its wait for the grace period
+    assert not shutting_down.done() and gntp_server.connections == 1
+    with pytest.raises(ConnectionRefusedError):
+        socket.create_connection(('127.0.0.1', gntp_server.port), timeout=2).close()
+    idle.close()
+    await asyncio.wait_for(shutting_down, 5)  # the grace period ends with the last connection

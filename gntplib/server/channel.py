@@ -43,7 +43,7 @@ class SocketChannel:
         self.loop = asyncio.get_running_loop()
         self.input_ended = False
         self.closed = False
-        self._waiting: Optional['asyncio.Future[None]'] = None
+        self._waiting: Optional['asyncio.Future[bool]'] = None
 
     # -- reading --------------------------------------------------------------------------------
 
@@ -120,36 +120,29 @@ class SocketChannel:
         if self.closed:
             raise ChannelClosed('closed')
         loop = self.loop
-        woken: 'asyncio.Future[None]' = loop.create_future()
-        result = [True]
+        woken: 'asyncio.Future[bool]' = loop.create_future()
 
-        def wake() -> None:
+        def wake(_: Any = None, ready: bool = True) -> None:
             if not woken.done():
-                woken.set_result(None)
-
-        def expire() -> None:
-            result[0] = False
-            wake()
+                woken.set_result(ready)
         (loop.add_reader if readable else loop.add_writer)(self.fd, wake)
-        timer = loop.call_later(timeout, expire) if timeout is not None else None
-        def on_done(_: Any) -> None:
-            wake()
+        timer = loop.call_later(timeout, wake, None, False) if timeout is not None else None
         if also is not None:
-            also.add_done_callback(on_done)
+            also.add_done_callback(wake)
         self._waiting = woken
         try:
-            await woken
+            ready = await woken
         finally:
             self._waiting = None
             if timer is not None:
                 timer.cancel()
             if also is not None:
-                also.remove_done_callback(on_done)
+                also.remove_done_callback(wake)
             if not self.closed:
                 (loop.remove_reader if readable else loop.remove_writer)(self.fd)
         if self.closed:
             raise ChannelClosed('closed')
-        return result[0]
+        return ready
 
     async def handshake(self, timeout: float) -> None:
         """Complete a TLS server handshake (nothing to do for a plain socket).
@@ -190,5 +183,5 @@ class SocketChannel:
             self.loop.remove_reader(self.fd)
             self.loop.remove_writer(self.fd)
             if not waiting.done():
-                waiting.set_result(None)
+                waiting.set_result(False)
         self.sock.close()

@@ -112,20 +112,19 @@ class Connection:
                     logger.info('%s closed the connection in the middle of a request',
                                 format_address(self.address))
                 return
-            if message is None:
-                await self._answer_error(_TIMED_OUT)
-            elif message is _INCOMPLETE:
-                # The input ended early; after a half-close the client still reads.
+            if message is not None:
+                await self._handle(message)
+            elif self.channel.input_ended:  # after a half-close the client still reads
                 await self._answer_error(_INCOMPLETE)
             else:
-                await self._handle(message)
+                await self._answer_error(_TIMED_OUT)
         finally:
             self.channel.close()
 
-    async def _read_request(self) -> Any:
-        """The next request; ``None`` when the idle or request timeout passes first;
-        ``_INCOMPLETE`` when the input ends in the middle of one. An input that ends
-        before a request has begun is the client leaving (:class:`ChannelClosed`)."""
+    async def _read_request(self) -> Optional[ReceivedMessage]:
+        """The next request; ``None`` when the idle or request timeout passes first, or
+        the input ends in the middle of one (``channel.input_ended`` tells). An input that
+        ends before a request has begun is the client leaving (:class:`ChannelClosed`)."""
         host = self.host
         reader = self.reader
         channel = self.channel
@@ -142,7 +141,7 @@ class Connection:
                 continue
             if not data:
                 if reader.in_request:
-                    return _INCOMPLETE
+                    return None
                 raise ChannelClosed('the client closed the connection')
             reader.feed(data)
 

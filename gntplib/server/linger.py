@@ -16,12 +16,13 @@ import select
 import socket
 from typing import Callable, Deque, Dict, Optional, Tuple
 
+from .channel import READ_CHUNK
+
 __all__ = ['AVAILABLE', 'LingeringSockets']
 
 #: Whether :class:`LingeringSockets` can be used here (it needs ``select.epoll``).
 AVAILABLE = hasattr(select, 'epoll')
 
-_CHUNK = 65536
 
 
 class LingeringSockets:
@@ -105,7 +106,7 @@ class LingeringSockets:
             if sock is None:
                 continue
             try:
-                data = sock.recv(_CHUNK)
+                data = sock.recv(READ_CHUNK)
             except (BlockingIOError, InterruptedError):
                 continue
             except OSError:  # reset: nothing left to protect

@@ -301,13 +301,16 @@ class GNTPServer(TCPServer):
             if self.state is not None:
                 self.state.start()
 
-    def stop(self) -> None:
-        """Stop listening and close every open connection."""
+    def _stop_listening(self) -> None:
         super().stop()
         for sock, stop_accepting in self._listening.values():
             stop_accepting()
             sock.close()
         self._listening.clear()
+
+    def stop(self) -> None:
+        """Stop listening and close every open connection."""
+        self._stop_listening()
         for connection in list(self._connections):
             connection.close()
         self._lingering.close_all()
@@ -316,7 +319,7 @@ class GNTPServer(TCPServer):
         """Stop listening, let open connections finish for up to ``grace`` seconds, close
         the rest, wait (up to ``timeout``) for forwarding to finish, and close the display
         backends (awaiting those whose ``close()`` returns an awaitable)."""
-        TCPServer.stop(self)
+        self._stop_listening()
         if grace > 0 and self.connections:
             try:
                 await self.wait_for(lambda: not self.connections, grace, 'connections to finish')
