@@ -5,6 +5,10 @@ One database file, ``state.sqlite3``, in the state directory. Icons are stored o
 history is pruned to its bounds at every commit; an icon nothing refers to any more is
 deleted with the history rows that held it.
 
+History rows are numbered when they are added and written to the database together, at the
+next commit or read: on a busy server one ``executemany`` for a loop iteration's
+notifications costs about half as much a row as an ``INSERT`` each (benchmarks/RESULTS.md).
+
 Durability: ``synchronous='NORMAL'`` (the default) makes every commit survive the
 process dying (``kill -9``); ``'FULL'`` also survives the machine losing power, at the price
 of an ``fsync`` per commit.
@@ -15,7 +19,7 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Set, Tuple
 
 from ..exceptions import GNTPError
 from ..models import Event, Resource
@@ -56,11 +60,21 @@ CREATE TABLE IF NOT EXISTS outbox (
     next_attempt_at REAL NOT NULL, last_error TEXT);
 CREATE INDEX IF NOT EXISTS outbox_queue ON outbox (destination, row);
 '''
+#: Made at every open, so that a database of an earlier gntplib gets it too: which history
+#: rows hold an icon (only those rows are in it).
+_HISTORY_ICON_INDEX = ('CREATE INDEX IF NOT EXISTS history_icon ON history (icon_md5) '
+                       'WHERE icon_md5 IS NOT NULL')
 _ORPHAN_ICONS = '''
 DELETE FROM icons WHERE md5 NOT IN (
     SELECT icon_md5 FROM history WHERE icon_md5 IS NOT NULL
     UNION SELECT icon_md5 FROM applications WHERE icon_md5 IS NOT NULL
     UNION SELECT icon_md5 FROM events WHERE icon_md5 IS NOT NULL)
+'''
+_ORPHAN_ICON = '''
+DELETE FROM icons WHERE md5 = ?1
+    AND NOT EXISTS (SELECT 1 FROM history WHERE icon_md5 = ?1)
+    AND NOT EXISTS (SELECT 1 FROM applications WHERE icon_md5 = ?1)
+    AND NOT EXISTS (SELECT 1 FROM events WHERE icon_md5 = ?1)
 '''
 
 
@@ -102,10 +116,16 @@ class SQLiteStore(Store):
             if version == 0:
                 self._db.executescript(_SCHEMA)
                 self._db.execute(f'PRAGMA user_version={_SCHEMA_VERSION}')
-                self._db.commit()
+            self._db.execute(_HISTORY_ICON_INDEX)
+            self._db.commit()
         except sqlite3.Error as exc:
             raise GNTPError(f'cannot open the state database {path}: {exc}') from None
-        self._prunes = 0
+        #: Rows added since the last write, and the number the next one gets (AUTOINCREMENT's
+        #: rule: above every number ever used, even for rows deleted since).
+        self._unwritten: List[Tuple[Any, ...]] = []
+        self._next_row = 1 + int(self._db.execute(
+            "SELECT MAX(COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'history'), 0), "
+            "COALESCE((SELECT MAX(row) FROM history), 0))").fetchone()[0])
 
     def __repr__(self) -> str:
         return f'<SQLiteStore {self.path!r}>'
@@ -129,12 +149,17 @@ class SQLiteStore(Store):
 
     def icon_count(self) -> int:
         """How many distinct icons are stored."""
+        self._write_history()
         return int(self._db.execute('SELECT COUNT(*) FROM icons').fetchone()[0])
 
     # -- applications -------------------------------------------------------------------------
 
     def put_application(self, record: AppRecord) -> None:
         db = self._db
+        replaced = {md5 for (md5,) in db.execute(
+            'SELECT icon_md5 FROM applications WHERE name = ?1 AND icon_md5 IS NOT NULL '
+            'UNION SELECT icon_md5 FROM events WHERE app = ?1 AND icon_md5 IS NOT NULL',
+            (record.name,))}
         url, md5 = self._icon_columns(record.icon)
         row = db.execute('SELECT first_seq FROM applications WHERE name = ?',
                          (record.name,)).fetchone()
@@ -148,6 +173,7 @@ class SQLiteStore(Store):
             db.execute('INSERT OR REPLACE INTO events VALUES (?, ?, ?, ?, ?, ?, ?)',
                        (record.name, position, event.name, event.display_name,
                         int(event.enabled), event_url, event_md5))
+        self._drop_if_orphaned(replaced)
 
     def applications(self) -> List[AppRecord]:
         records = []
@@ -187,16 +213,25 @@ class SQLiteStore(Store):
 
     def add_history(self, entry: HistoryEntry) -> int:
         url, md5 = self._icon_columns(entry.icon)
-        cursor = self._db.execute(
-            'INSERT INTO history (received_at, app, name, title, text, notification_id, '
-            'priority, sticky, icon_url, icon_md5, coalescing_id, host) '
-            'VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
-            (entry.received_at, entry.app_name, entry.name, entry.title, entry.text, entry.id_,
-             entry.priority, int(entry.sticky), url, md5, entry.coalescing_id, entry.host))
-        entry.row = int(cursor.lastrowid or 0)
+        entry.row = self._next_row
+        self._next_row += 1
+        self._unwritten.append(
+            (entry.row, entry.received_at, entry.app_name, entry.name, entry.title, entry.text,
+             entry.id_, entry.priority, int(entry.sticky), url, md5, entry.coalescing_id,
+             entry.host))
         return entry.row
 
+    def _write_history(self) -> None:
+        """Write the rows added since the last write (before any read of the history)."""
+        if self._unwritten:
+            rows, self._unwritten = self._unwritten, []
+            self._db.executemany(
+                'INSERT INTO history (row, received_at, app, name, title, text, '
+                'notification_id, priority, sticky, icon_url, icon_md5, coalescing_id, host) '
+                'VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)', rows)
+
     def history(self, limit: Optional[int] = None) -> List[HistoryEntry]:
+        self._write_history()
         query = ('SELECT row, received_at, app, name, title, text, notification_id, priority, '
                  'sticky, icon_url, icon_md5, coalescing_id, host FROM history')
         if limit is not None:
@@ -210,21 +245,29 @@ class SQLiteStore(Store):
         return entries
 
     def prune(self, now: float) -> int:
+        self._write_history()
         db = self._db
-        dropped = db.execute('DELETE FROM history WHERE received_at < ?',
-                             (now - self.limits.max_age,)).rowcount
         # Rows are numbered in arrival order and only the oldest are ever deleted, so the
         # newest max_rows are the ones above this number.
-        dropped += db.execute(
-            'DELETE FROM history WHERE row <= (SELECT MAX(row) FROM history) - ?',
-            (self.limits.max_rows,)).rowcount
-        self._prunes += 1
-        if dropped and self._prunes % 16 == 1:
-            db.execute(_ORPHAN_ICONS)
-        return dropped
+        below = (db.execute('SELECT MAX(row) FROM history').fetchone()[0] or 0) \
+            - self.limits.max_rows
+        bounds = (now - self.limits.max_age, below)
+        icons = {md5 for (md5,) in db.execute(
+            'SELECT DISTINCT icon_md5 FROM history WHERE +icon_md5 IS NOT NULL '
+            'AND (received_at < ? OR row <= ?)', bounds)}
+        dropped = db.execute('DELETE FROM history WHERE received_at < ? OR row <= ?',
+                             bounds).rowcount
+        self._drop_if_orphaned(icons)
+        return int(dropped)
+
+    def _drop_if_orphaned(self, md5s: Set[str]) -> None:
+        """Delete those of these icons that nothing refers to any more."""
+        if md5s:
+            self._db.executemany(_ORPHAN_ICON, [(md5,) for md5 in md5s])
 
     def drop_orphan_icons(self) -> int:
         """Delete the icons nothing refers to any more; return how many."""
+        self._write_history()
         return int(self._db.execute(_ORPHAN_ICONS).rowcount)
 
     # -- outbox -------------------------------------------------------------------------------
@@ -266,8 +309,10 @@ class SQLiteStore(Store):
             GNTPError: If the database cannot be written (the writes are rolled back).
         """
         try:
+            self._write_history()
             self._db.commit()
         except sqlite3.Error as exc:
+            self._unwritten = []
             self._db.rollback()
             raise GNTPError(f'cannot write the state database {self.path}: {exc}') from None
 

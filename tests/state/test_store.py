@@ -123,8 +123,38 @@ def test_sqlite_stores_each_icon_once_and_drops_orphans(tmp_path):
     store.add_history(entry('plain'))
     store.add_history(entry('plain2'))
     store.prune(now=100.0)
-    assert store.drop_orphan_icons() == 2
+    assert store.icon_count() == 0            # the prune dropped them with their last rows
+    assert store.drop_orphan_icons() == 0
     store.close()
+
+
+def test_sqlite_drops_an_icon_when_its_application_changes_it(tmp_path):
+    store = SQLiteStore(str(tmp_path / 's.db'))
+    old_icon, kept_icon = Resource(ICON), Resource(ICON[::-1])
+    store.put_application(AppRecord('A', old_icon, [Event('e', icon=kept_icon)]))
+    store.add_history(entry('uses the event icon', icon=kept_icon))
+    assert store.icon_count() == 2
+    store.put_application(AppRecord('A', None, [Event('e')]))
+    assert store.icon_count() == 1       # the history row still shows the event's icon
+    assert store.history()[0].icon == kept_icon
+    store.close()
+
+
+def test_sqlite_never_numbers_two_history_rows_alike(tmp_path):
+    """Rows are numbered by the store before they are written; a number stays used once
+    its row is pruned, also across a restart with an empty history."""
+    path = str(tmp_path / 's.db')
+    store = SQLiteStore(path, HistoryLimits(max_age=10.0))
+    assert [store.add_history(entry(f'n{i}', at=100.0)) for i in range(3)] == [1, 2, 3]
+    assert [e.row for e in store.history()] == [1, 2, 3]   # a read sees unwritten rows
+    assert store.prune(now=200.0) == 3
+    assert store.add_history(entry('after', at=200.0)) == 4
+    assert store.prune(now=300.0) == 1
+    store.close()
+    reopened = SQLiteStore(path)
+    assert reopened.history() == []
+    assert reopened.add_history(entry('restarted', at=300.0)) == 5
+    reopened.close()
 
 
 def test_outbox_queues_per_destination_in_order(make_store):
