@@ -5,10 +5,6 @@ One database file, ``state.sqlite3``, in the state directory. Icons are stored o
 history is pruned to its bounds at every commit; an icon nothing refers to any more is
 deleted with the history rows that held it.
 
-History rows are numbered when they are added and written to the database together, at the
-next commit or read: on a busy server one ``executemany`` for a loop iteration's
-notifications costs about half as much a row as an ``INSERT`` each (benchmarks/RESULTS.md).
-
 Durability: ``synchronous='NORMAL'`` (the default) makes every commit survive the
 process dying (``kill -9``); ``'FULL'`` also survives the machine losing power, at the price
 of an ``fsync`` per commit.
@@ -72,6 +68,8 @@ DELETE FROM icons WHERE md5 NOT IN (
     UNION SELECT icon_md5 FROM applications WHERE icon_md5 IS NOT NULL
     UNION SELECT icon_md5 FROM events WHERE icon_md5 IS NOT NULL)
 '''
+#: The history rows out of bounds (?1: the oldest time kept, ?2: how many rows are kept).
+_PRUNED = 'received_at < ?1 OR row <= (SELECT MAX(row) FROM history) - ?2'
 _ORPHAN_ICON = '''
 DELETE FROM icons WHERE md5 = ?1
     AND NOT EXISTS (SELECT 1 FROM history WHERE icon_md5 = ?1)
@@ -122,12 +120,9 @@ class SQLiteStore(Store):
             self._db.commit()
         except sqlite3.Error as exc:
             raise GNTPError(f'cannot open the state database {path}: {exc}') from None
-        #: Rows added since the last write, and the number the next one gets (AUTOINCREMENT's
-        #: rule: above every number ever used, even for rows deleted since).
-        self._unwritten: List[Tuple[Any, ...]] = []
-        self._next_row = 1 + int(self._db.execute(
-            "SELECT MAX(COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'history'), 0), "
-            "COALESCE((SELECT MAX(row) FROM history), 0))").fetchone()[0])
+        #: Whether a history row may hold an icon (if not, a prune has none to look for).
+        self._history_has_icons = self._db.execute(
+            'SELECT EXISTS (SELECT 1 FROM history WHERE icon_md5 IS NOT NULL)').fetchone()[0] == 1
 
     def __repr__(self) -> str:
         return f'<SQLiteStore {self.path!r}>'
@@ -151,7 +146,6 @@ class SQLiteStore(Store):
 
     def icon_count(self) -> int:
         """How many distinct icons are stored."""
-        self._write_history()
         return int(self._db.execute('SELECT COUNT(*) FROM icons').fetchone()[0])
 
     # -- applications -------------------------------------------------------------------------
@@ -215,30 +209,21 @@ class SQLiteStore(Store):
 
     def add_history(self, entry: HistoryEntry) -> int:
         url, md5 = self._icon_columns(entry.icon)
-        entry.row = self._next_row
-        self._next_row += 1
+        if md5 is not None:
+            self._history_has_icons = True
+        # A None bound as a parameter costs sqlite3 a failed adapter lookup (about 2,000
+        # instructions on CPython 3.11, four a notification): an absent value is a NULL in
+        # the statement instead.
         optional = (entry.id_, url, md5, entry.coalescing_id)
-        self._unwritten.append((
-            (entry.id_ is None, url is None, md5 is None, entry.coalescing_id is None),
-            (entry.row, entry.received_at, entry.app_name, entry.name, entry.title,
-             entry.text, entry.priority, int(entry.sticky), entry.host,
-             *filter(_is_not_none, optional))))
+        cursor = self._db.execute(
+            _history_insert((entry.id_ is None, url is None, md5 is None,
+                             entry.coalescing_id is None)),
+            (entry.received_at, entry.app_name, entry.name, entry.title, entry.text,
+             entry.priority, int(entry.sticky), entry.host, *filter(_is_not_none, optional)))
+        entry.row = int(cursor.lastrowid or 0)
         return entry.row
 
-    def _write_history(self) -> None:
-        """Write the rows added since the last write (before any read of the history)."""
-        if self._unwritten:
-            rows, self._unwritten = self._unwritten, []
-            # A None bound as a parameter costs sqlite3 a failed adapter lookup (about 2,000
-            # instructions on CPython 3.11): an absent value is a NULL in the statement.
-            by_nulls: Dict[Tuple[bool, ...], List[Tuple[Any, ...]]] = {}
-            for nulls, values in rows:
-                by_nulls.setdefault(nulls, []).append(values)
-            for nulls, group in by_nulls.items():
-                self._db.executemany(_history_insert(nulls), group)
-
     def history(self, limit: Optional[int] = None) -> List[HistoryEntry]:
-        self._write_history()
         query = ('SELECT row, received_at, app, name, title, text, notification_id, priority, '
                  'sticky, icon_url, icon_md5, coalescing_id, host FROM history')
         if limit is not None:
@@ -252,18 +237,16 @@ class SQLiteStore(Store):
         return entries
 
     def prune(self, now: float) -> int:
-        self._write_history()
         db = self._db
         # Rows are numbered in arrival order and only the oldest are ever deleted, so the
-        # newest max_rows are the ones above this number.
-        below = (db.execute('SELECT MAX(row) FROM history').fetchone()[0] or 0) \
-            - self.limits.max_rows
-        bounds = (now - self.limits.max_age, below)
-        icons = {md5 for (md5,) in db.execute(
-            'SELECT DISTINCT icon_md5 FROM history WHERE +icon_md5 IS NOT NULL '
-            'AND (received_at < ? OR row <= ?)', bounds)}
-        dropped = db.execute('DELETE FROM history WHERE received_at < ? OR row <= ?',
-                             bounds).rowcount
+        # newest max_rows are the ones above MAX(row) - max_rows.
+        bounds = (now - self.limits.max_age, self.limits.max_rows)
+        icons: Set[str] = set()
+        if self._history_has_icons:
+            icons = {md5 for (md5,) in db.execute(
+                'SELECT DISTINCT icon_md5 FROM history WHERE +icon_md5 IS NOT NULL '
+                f'AND ({_PRUNED})', bounds)}
+        dropped = db.execute(f'DELETE FROM history WHERE {_PRUNED}', bounds).rowcount
         self._drop_if_orphaned(icons)
         return int(dropped)
 
@@ -274,7 +257,6 @@ class SQLiteStore(Store):
 
     def drop_orphan_icons(self) -> int:
         """Delete the icons nothing refers to any more; return how many."""
-        self._write_history()
         return int(self._db.execute(_ORPHAN_ICONS).rowcount)
 
     # -- outbox -------------------------------------------------------------------------------
@@ -316,10 +298,8 @@ class SQLiteStore(Store):
             GNTPError: If the database cannot be written (the writes are rolled back).
         """
         try:
-            self._write_history()
-            self._db.commit()
+                self._db.commit()
         except sqlite3.Error as exc:
-            self._unwritten = []
             self._db.rollback()
             raise GNTPError(f'cannot write the state database {self.path}: {exc}') from None
 
@@ -331,7 +311,7 @@ class SQLiteStore(Store):
 
 
 #: The history's columns that always have a value, then those that may be NULL.
-_HISTORY_COLUMNS = ('row', 'received_at', 'app', 'name', 'title', 'text', 'priority', 'sticky',
+_HISTORY_COLUMNS = ('received_at', 'app', 'name', 'title', 'text', 'priority', 'sticky',
                     'host')
 _HISTORY_OPTIONAL = ('notification_id', 'icon_url', 'icon_md5', 'coalescing_id')
 _is_not_none = functools.partial(operator.is_not, None)

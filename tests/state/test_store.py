@@ -140,13 +140,28 @@ def test_sqlite_drops_an_icon_when_its_application_changes_it(tmp_path):
     store.close()
 
 
+def test_history_keeps_every_optional_value_present_or_absent(make_store):
+    """Each optional column (ID, icon URL, icon bytes, coalescing ID) with and without a
+    value, in every combination, comes back as it went in."""
+    store = make_store()
+    added = []
+    for mask in range(16):
+        icon = (Resource(ICON) if mask & 4 else 'http://example.org/i.png') if mask & 6 \
+            else None
+        added.append(HistoryEntry('App', 'e', f't{mask}', 'x', f'id{mask}' if mask & 1 else None,
+                                  mask - 8, bool(mask & 8), icon,
+                                  f'c{mask}' if mask & 8 else None, 'h', float(mask)))
+        store.add_history(added[-1])
+    assert store.history() == added
+
+
 def test_sqlite_never_numbers_two_history_rows_alike(tmp_path):
-    """Rows are numbered by the store before they are written; a number stays used once
-    its row is pruned, also across a restart with an empty history."""
+    """A row's number stays used once the row is pruned, also across a restart with an
+    empty history."""
     path = str(tmp_path / 's.db')
     store = SQLiteStore(path, HistoryLimits(max_age=10.0))
     assert [store.add_history(entry(f'n{i}', at=100.0)) for i in range(3)] == [1, 2, 3]
-    assert [e.row for e in store.history()] == [1, 2, 3]   # a read sees unwritten rows
+    assert [e.row for e in store.history()] == [1, 2, 3]
     assert store.prune(now=200.0) == 3
     assert store.add_history(entry('after', at=200.0)) == 4
     assert store.prune(now=300.0) == 1
