@@ -24,9 +24,10 @@ from ..receiver import (
 )
 from ..requests import BaseRequest, Response
 from .channel import ChannelClosed, SocketChannel
+from .futures import settle
 from .linger import AVAILABLE as LINGER
 
-__all__ = ['Connection', 'ConnectionHost', 'settle']
+__all__ = ['Connection', 'ConnectionHost']
 
 logger = logging.getLogger('gntplib.server')
 
@@ -70,12 +71,6 @@ class ConnectionHost(Protocol):
     def linger(self, sock: socket.socket) -> None:
         """Take an answered socket for its lingering close
         (:class:`~gntplib.server.linger.LingeringSockets`)."""
-
-
-def settle(future: 'asyncio.Future[Any]', value: Any) -> None:
-    """Set a future's result unless it is done already."""
-    if not future.done():
-        future.set_result(value)
 
 
 class Connection:

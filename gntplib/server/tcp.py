@@ -27,8 +27,9 @@ from ..receiver import (
 )
 from ..registry import ApplicationInfo, RegisteredApplication, Rejection
 from ..requests import BaseRequest, Response, SubscribeRequest
-from .connection import Connection, settle
+from .connection import Connection
 from .forwarding import Forwarder
+from .futures import Changes, done_future, settle, wait_or_cancel
 from .linger import LingeringSockets
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -45,12 +46,6 @@ Passwords = Union[None, str, Sequence[str]]
 BACKLOG = 1024
 #: What Growl for Mac ends each message with after the blank line (ruby-growl needs it).
 _MAC_FRAMING_END = b'\r\n'
-
-
-def _done(value: bool) -> 'asyncio.Future[bool]':
-    done: 'asyncio.Future[bool]' = asyncio.get_event_loop().create_future()
-    done.set_result(value)
-    return done
 
 
 class GNTPServer(TCPServer):
@@ -193,7 +188,7 @@ class GNTPServer(TCPServer):
         self._lingering = LingeringSockets(self._notify_change)
         self._tls: Optional[ssl.SSLContext] = None
         self._tasks: Set['asyncio.Future[Any]'] = set()
-        self._change_waiters: List['asyncio.Future[None]'] = []
+        self._changes = Changes()
         self._displays_started = False
         self.state = state
         if state is not None:
@@ -326,11 +321,11 @@ class GNTPServer(TCPServer):
             except GNTPConnectionError:
                 logger.info('closing %d connection(s) still open', self.connections)
         self.stop()
-        await _wait_or_cancel(self._tasks | self.forwarder.tasks, timeout)
+        await wait_or_cancel(self._tasks | self.forwarder.tasks, timeout)
         await self.wait_for(lambda: not self.connections, timeout, 'connections to close')
         if self.state is not None:
             await self.state.close()
-        await _wait_or_cancel([r for r in self._tell_displays('close')
+        await wait_or_cancel([r for r in self._tell_displays('close')
                                if inspect.isawaitable(r)], timeout)
 
     @property
@@ -341,11 +336,7 @@ class GNTPServer(TCPServer):
     # -- waiting for things to happen (tests, demos) -------------------------------------------
 
     def _notify_change(self) -> None:
-        waiters = self._change_waiters
-        if waiters:
-            self._change_waiters = []
-            for waiter in waiters:
-                settle(waiter, None)
+        self._changes.notify()
 
     async def wait_for(self, predicate: Callable[[], Any], timeout: float = 5.0,
                        what: str = 'a condition') -> None:
@@ -355,16 +346,7 @@ class GNTPServer(TCPServer):
         Raises:
             GNTPConnectionError: If ``timeout`` seconds pass first.
         """
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        while not predicate():
-            changed: 'asyncio.Future[None]' = loop.create_future()
-            self._change_waiters.append(changed)
-            await asyncio.wait([changed], timeout=max(0.0, deadline - loop.time()))
-            if not changed.done():
-                if predicate():
-                    return
-                raise GNTPConnectionError(f'timed out after {timeout} s waiting for {what}')
+        await self._changes.wait_for(predicate, timeout, what)
 
     async def wait_for_requests(self, count: int = 1, timeout: float = 5.0) -> List[BaseRequest]:
         """Wait until :attr:`received` holds at least ``count`` requests, and return it.
@@ -407,7 +389,7 @@ class GNTPServer(TCPServer):
         pending = self.find_pending_callback(target)
         result = normalize_callback_result(result)
         if not pending.decide(result):
-            return _done(False)
+            return done_future(False)
         sent: 'asyncio.Future[bool]' = asyncio.get_event_loop().create_future()
         pending.when_finished(lambda delivered: settle(sent, delivered))
         self._tell_displays('show_callback', pending.event, result)
@@ -425,7 +407,7 @@ class GNTPServer(TCPServer):
         result = normalize_callback_result(result)
         pending = self.pending_callbacks.get(handle)
         if pending is None:
-            return _done(False)
+            return done_future(False)
         return self.send_callback(pending, result)
 
     def callback_done(self, pending: PendingCallback, delivered: bool) -> None:
@@ -621,12 +603,3 @@ class GNTPServer(TCPServer):
             except Exception:
                 logger.exception('display backend %r failed', display)
         return results
-
-
-async def _wait_or_cancel(awaitables: Iterable[Any], timeout: float) -> None:
-    tasks = [asyncio.ensure_future(a) for a in awaitables]
-    pending = [task for task in tasks if not task.done()]
-    if pending:
-        _, late = await asyncio.wait(pending, timeout=timeout)
-        for task in late:
-            task.cancel()
